@@ -1,0 +1,29 @@
+namespace RepShift.Kernels;
+
+/// <summary>
+/// The one place kernels go parallel. Every kernel splits its work into independent items and calls
+/// <see cref="For"/>; the degree of parallelism is a process-wide setting (<c>--threads</c>).
+/// </summary>
+public static class Parallelism
+{
+    private static int _threads = Environment.ProcessorCount;
+
+    /// <summary>Worker count used by all kernels; defaults to the number of logical cores.</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set => _threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "threads must be at least 1");
+    }
+
+    /// <summary>Runs <paramref name="body"/> for every item in [0, count), on up to <see cref="Threads"/> threads.</summary>
+    public static void For(int count, Action<int> body)
+    {
+        if (count <= 0) return;
+        if (count == 1 || _threads == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+    }
+}
