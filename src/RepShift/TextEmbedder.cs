@@ -42,8 +42,8 @@ public sealed class TextEmbedder
         }
         var vectors = new float[texts.Count][];
         var tokens = new int[texts.Count];
+        var tokenLayers = new int[texts.Count];
         int truncated = 0;
-        long tokenLayers = 0;
         var batch = new List<int[]>(Options.BatchSize);
         for (int start = 0; start < texts.Count; start += Options.BatchSize)
         {
@@ -55,14 +55,14 @@ public sealed class TextEmbedder
                 var t = Tokenize(texts[i]);
                 if (t.Truncated) truncated++;
                 tokens[i] = t.Ids.Length;
-                tokenLayers += (long)t.Ids.Length * Encoder.Config.Layers;
+                tokenLayers[i] = t.Ids.Length * Encoder.Config.Layers;
                 batch.Add(t.Ids);
             }
             var output = Encoder.Encode(batch);
             output.CopyTo(vectors, start);
             progress?.Report(end);
         }
-        return new EmbeddingResult(vectors, tokens, truncated, tokenLayers);
+        return new EmbeddingResult(vectors, tokens, tokenLayers, truncated);
     }
 
     /// <summary>Embeds one text.</summary>

@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace RepShift.Cli.Commands;
+
+/// <summary><c>repshift eval …</c>: quality on labelled data.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("eval", "Measure embedding quality: sts (Spearman), topics (k-NN accuracy), retrieval (recall/MRR).");
+        return command;
+    }
+}
