@@ -63,19 +63,26 @@ public static unsafe class Gemm
             }
         }
 
+        /// <summary>
+        /// A partial tile: padded copies of bias and residual go through the same vector kernel and
+        /// epilogue as full tiles, so a row's result never depends on where it falls in the batch.
+        /// </summary>
         private void Edge(int r, int rows, int col, int cols, float* panel, float* tile)
         {
+            float* biasPad = stackalloc float[NR];
+            float* residualPad = stackalloc float[MR * NR];
+            new Span<float>(biasPad, NR).Clear();
+            if (bias != null) new ReadOnlySpan<float>(bias + col, cols).CopyTo(new Span<float>(biasPad, NR));
+            if (residual != null)
+            {
+                new Span<float>(residualPad, MR * NR).Clear();
+                for (int i = 0; i < rows; i++)
+                    new ReadOnlySpan<float>(residual + (long)(r + i) * n + col, cols).CopyTo(new Span<float>(residualPad + i * NR, NR));
+            }
             // Rows past the end alias the last real row so the kernel reads only valid memory.
-            Kernel(a + (long)r * k, k, panel, tile, NR, null, null, Activation.None, rows);
+            Kernel(a + (long)r * k, k, panel, tile, NR, biasPad, residual == null ? null : residualPad, activation, rows);
             for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++)
-                {
-                    float v = tile[i * NR + j];
-                    if (bias != null) v += bias[col + j];
-                    if (residual != null) v += residual[(long)(r + i) * n + col + j];
-                    if (activation == Activation.Gelu) v = Activations.Gelu(v);
-                    c[(long)(r + i) * n + col + j] = v;
-                }
+                new ReadOnlySpan<float>(tile + i * NR, cols).CopyTo(new Span<float>(c + (long)(r + i) * n + col, cols));
         }
     }
 

@@ -30,7 +30,8 @@ public sealed class BertTextTokenizer
             int lines = CountLines(copy.GetBuffer().AsSpan(0, (int)copy.Length));
             if (lines == 0) throw new ModelFormatException($"{source}: the vocabulary is empty");
             copy.Position = 0;
-            var tokenizer = BertTokenizer.Create(copy, new BertOptions { LowerCaseBeforeTokenization = lowerCase });
+            // Uncased BERT strips accents as it lower-cases (Hugging Face's strip_accents follows do_lower_case).
+            var tokenizer = BertTokenizer.Create(copy, new BertOptions { LowerCaseBeforeTokenization = lowerCase, RemoveNonSpacingMarks = lowerCase });
             return new BertTextTokenizer(tokenizer, lines);
         }
         catch (Exception e) when (e is not RepShiftException)
