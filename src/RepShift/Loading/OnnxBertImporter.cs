@@ -163,14 +163,22 @@ public static class OnnxBertImporter
             int d = _hidden;
             var layer = new BertLayerWeights
             {
-                QueryWeight = g.Floats(linear[q].Weight, d, d), QueryBias = g.Floats(linear[q].Bias, d),
-                KeyWeight = g.Floats(linear[k].Weight, d, d), KeyBias = g.Floats(linear[k].Bias, d),
-                ValueWeight = g.Floats(linear[v].Weight, d, d), ValueBias = g.Floats(linear[v].Bias, d),
-                AttentionOutputWeight = g.Floats(attnOut.Weight, d, d), AttentionOutputBias = g.Floats(attnOut.Bias, d),
-                AttentionNormGamma = g.Floats(attnNorm.Gamma, d), AttentionNormBeta = g.Floats(attnNorm.Beta, d),
-                IntermediateWeight = g.Floats(ffnIn.Weight, d, f), IntermediateBias = g.Floats(ffnIn.Bias, f),
-                OutputWeight = g.Floats(ffnOut.Weight, f, d), OutputBias = g.Floats(ffnOut.Bias, d),
-                OutputNormGamma = g.Floats(outNorm.Gamma, d), OutputNormBeta = g.Floats(outNorm.Beta, d),
+                QueryWeight = g.Floats(linear[q].Weight, d, d),
+                QueryBias = g.Floats(linear[q].Bias, d),
+                KeyWeight = g.Floats(linear[k].Weight, d, d),
+                KeyBias = g.Floats(linear[k].Bias, d),
+                ValueWeight = g.Floats(linear[v].Weight, d, d),
+                ValueBias = g.Floats(linear[v].Bias, d),
+                AttentionOutputWeight = g.Floats(attnOut.Weight, d, d),
+                AttentionOutputBias = g.Floats(attnOut.Bias, d),
+                AttentionNormGamma = g.Floats(attnNorm.Gamma, d),
+                AttentionNormBeta = g.Floats(attnNorm.Beta, d),
+                IntermediateWeight = g.Floats(ffnIn.Weight, d, f),
+                IntermediateBias = g.Floats(ffnIn.Bias, f),
+                OutputWeight = g.Floats(ffnOut.Weight, f, d),
+                OutputBias = g.Floats(ffnOut.Bias, d),
+                OutputNormGamma = g.Floats(outNorm.Gamma, d),
+                OutputNormBeta = g.Floats(outNorm.Beta, d),
             };
             if (attnNorm.Eps != outNorm.Eps) throw g.Error($"{at}: the two LayerNorms use different eps ({attnNorm.Eps}, {outNorm.Eps})");
             return (layer, d / headDim, f, outNorm.Output, attnNorm.Eps);
