@@ -8,6 +8,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var command = new Command("bench", "Measure speed and memory: RepShift against ONNX Runtime, and kernels against the machine's limit.");
+        command.Subcommands.Add(BenchGemmCommand.Create());
         return command;
     }
 }

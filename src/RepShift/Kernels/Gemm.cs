@@ -48,46 +48,32 @@ public static unsafe class Gemm
             int r0 = rowJob * MR * RowTilesPerJob, r1 = Math.Min(m, r0 + MR * RowTilesPerJob);
             int p0 = panelJob * PanelsPerJob, p1 = Math.Min(panels, p0 + PanelsPerJob);
             float* tile = stackalloc float[MR * NR];
+            float* biasPad = stackalloc float[NR];
             for (int p = p0; p < p1; p++)
             {
                 float* panel = b + (long)p * k * NR;
                 int col = p * NR, cols = Math.Min(NR, n - col);
+                // Bias padded to the panel width so partial panels take the same vector path as full ones.
+                new Span<float>(biasPad, NR).Clear();
+                if (bias != null) new ReadOnlySpan<float>(bias + col, cols).CopyTo(new Span<float>(biasPad, NR));
                 for (int r = r0; r < r1; r += MR)
                 {
                     int rows = Math.Min(MR, r1 - r);
-                    if (rows == MR && cols == NR)
-                        Kernel(a + (long)r * k, k, panel, c + (long)r * n + col, n, bias == null ? null : bias + col, residual == null ? null : residual + (long)r * n + col, activation, MR);
-                    else
-                        Edge(r, rows, col, cols, panel, tile);
+                    Accumulate(a + (long)r * k, k, panel, tile, rows);
+                    Finish(tile, rows, cols, biasPad, residual == null ? null : residual + (long)r * n + col, c + (long)r * n + col, n, activation);
                 }
             }
         }
-
-        /// <summary>
-        /// A partial tile: padded copies of bias and residual go through the same vector kernel and
-        /// epilogue as full tiles, so a row's result never depends on where it falls in the batch.
-        /// </summary>
-        private void Edge(int r, int rows, int col, int cols, float* panel, float* tile)
-        {
-            float* biasPad = stackalloc float[NR];
-            float* residualPad = stackalloc float[MR * NR];
-            new Span<float>(biasPad, NR).Clear();
-            if (bias != null) new ReadOnlySpan<float>(bias + col, cols).CopyTo(new Span<float>(biasPad, NR));
-            if (residual != null)
-            {
-                new Span<float>(residualPad, MR * NR).Clear();
-                for (int i = 0; i < rows; i++)
-                    new ReadOnlySpan<float>(residual + (long)(r + i) * n + col, cols).CopyTo(new Span<float>(residualPad + i * NR, NR));
-            }
-            // Rows past the end alias the last real row so the kernel reads only valid memory.
-            Kernel(a + (long)r * k, k, panel, tile, NR, biasPad, residual == null ? null : residualPad, activation, rows);
-            for (int i = 0; i < rows; i++)
-                new ReadOnlySpan<float>(tile + i * NR, cols).CopyTo(new Span<float>(c + (long)(r + i) * n + col, cols));
-        }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(float* a, int k, float* panel, float* c, int ldc, float* bias, float* residual, Activation activation, int rows)
+    /// <summary>
+    /// The 6×16 micro-kernel: 12 accumulators, two B loads and six broadcasts per k. It does nothing
+    /// but the loop and one store of the tile, so the JIT keeps all accumulators in registers (with the
+    /// epilogue inlined here it spilled them every iteration). Rows past <paramref name="rows"/> alias
+    /// the last real row so only valid memory is read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Accumulate(float* a, int k, float* panel, float* tile, int rows)
     {
         float* a0 = a, a1 = rows > 1 ? a + k : a0, a2 = rows > 2 ? a + 2 * k : a1;
         float* a3 = rows > 3 ? a + 3 * k : a2, a4 = rows > 4 ? a + 4 * k : a3, a5 = rows > 5 ? a + 5 * k : a4;
@@ -105,21 +91,53 @@ public static unsafe class Gemm
             x = Vector256.Create(a4[p]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a5[p]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
-        Store(c, ldc, 0, c00, c01, bias, residual, activation);
-        Store(c, ldc, 1, c10, c11, bias, residual, activation);
-        Store(c, ldc, 2, c20, c21, bias, residual, activation);
-        Store(c, ldc, 3, c30, c31, bias, residual, activation);
-        Store(c, ldc, 4, c40, c41, bias, residual, activation);
-        Store(c, ldc, 5, c50, c51, bias, residual, activation);
+        Vector256.Store(c00, tile); Vector256.Store(c01, tile + 8);
+        Vector256.Store(c10, tile + 16); Vector256.Store(c11, tile + 24);
+        Vector256.Store(c20, tile + 32); Vector256.Store(c21, tile + 40);
+        Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
+        Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
+        Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, int ldc, int row, Vector256<float> lo, Vector256<float> hi, float* bias, float* residual, Activation activation)
+    /// <summary>Epilogue of one tile: + bias (+ residual), activation, store the valid rows × cols into C.</summary>
+    private static void Finish(float* tile, int rows, int cols, float* bias, float* residual, float* c, int ldc, Activation activation)
     {
-        if (bias != null) { lo += Vector256.Load(bias); hi += Vector256.Load(bias + 8); }
-        if (residual != null) { lo += Vector256.Load(residual + (long)row * ldc); hi += Vector256.Load(residual + (long)row * ldc + 8); }
-        if (activation == Activation.Gelu) { lo = Activations.Gelu(lo); hi = Activations.Gelu(hi); }
-        Vector256.Store(lo, c + (long)row * ldc);
-        Vector256.Store(hi, c + (long)row * ldc + 8);
+        float* pad = stackalloc float[NR];
+        var b0 = Vector256.Load(bias);
+        var b1 = Vector256.Load(bias + 8);
+        for (int i = 0; i < rows; i++)
+        {
+            var lo = Vector256.Load(tile + i * NR) + b0;
+            var hi = Vector256.Load(tile + i * NR + 8) + b1;
+            if (residual != null)
+            {
+                float* res = residual + (long)i * ldc;
+                if (cols < NR)
+                {
+                    new Span<float>(pad, NR).Clear();
+                    new ReadOnlySpan<float>(res, cols).CopyTo(new Span<float>(pad, NR));
+                    res = pad;
+                }
+                lo += Vector256.Load(res);
+                hi += Vector256.Load(res + 8);
+            }
+            if (activation == Activation.Gelu)
+            {
+                lo = Activations.Gelu(lo);
+                hi = Activations.Gelu(hi);
+            }
+            float* dst = c + (long)i * ldc;
+            if (cols == NR)
+            {
+                Vector256.Store(lo, dst);
+                Vector256.Store(hi, dst + 8);
+            }
+            else
+            {
+                Vector256.Store(lo, pad);
+                Vector256.Store(hi, pad + 8);
+                new ReadOnlySpan<float>(pad, cols).CopyTo(new Span<float>(dst, cols));
+            }
+        }
     }
 }

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using RepShift.Kernels;
+
+namespace RepShift.Benchmarks;
+
+/// <summary>
+/// The machine's fp32 FMA peak: a register-only loop of independent Vector256 FMA chains (enough to
+/// cover FMA latency × throughput) on every worker thread at once. No memory traffic, so it is the
+/// ceiling a GEMM can approach, measured rather than taken from a data sheet.
+/// </summary>
+public static class FmaPeak
+{
+    /// <summary>GFLOP/s over <paramref name="threads"/> threads (2 FLOP per FMA lane).</summary>
+    public static double Measure(int threads, TimeSpan duration)
+    {
+        const long iterations = 20_000_000;
+        RunOne(1000); // JIT warm-up
+        double best = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => RunOne(iterations));
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            best = Math.Max(best, threads * iterations * 10.0 * Vector256<float>.Count * 2 / seconds / 1e9);
+        }
+        return best;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float RunOne(long iterations)
+    {
+        var m = Vector256.Create(0.999999f);
+        var c = Vector256.Create(1e-7f);
+        Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9);
+    }
+}
