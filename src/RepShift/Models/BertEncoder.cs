@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using RepShift.Kernels;
 using RepShift.Tokens;
 
@@ -24,6 +25,9 @@ public sealed class BertEncoder
 
     public BertConfig Config => _weights.Config;
 
+    /// <summary>When set, stage timings are added to it.</summary>
+    public EncoderProfile? Profile { get; set; }
+
     /// <summary>Attention kernel used by the layers.</summary>
     public AttentionKind Attention { get; set; } = AttentionKind.Naive;
 
@@ -34,7 +38,10 @@ public sealed class BertEncoder
         try
         {
             Run(ids, ws);
-            return Pool(ws.Batch);
+            long t0 = Stopwatch.GetTimestamp();
+            var pooled = Pool(ws.Batch);
+            Profile?.Add(EncoderProfile.Stage.Pooling, t0);
+            return pooled;
         }
         finally { _workspaces.Add(ws); }
     }
@@ -70,8 +77,10 @@ public sealed class BertEncoder
         var batch = ws.Batch;
         batch.Reset(lengths);
         ws.EnsureCapacity(batch.Count);
+        long t0 = Stopwatch.GetTimestamp();
         Embed(ids, batch);
-        foreach (var layer in _layers) layer.Forward(batch, ws, Attention);
+        Profile?.Add(EncoderProfile.Stage.Embed, t0);
+        foreach (var layer in _layers) layer.Forward(batch, ws, Attention, Profile);
     }
 
     private void Embed(IReadOnlyList<int[]> ids, TokenBatch batch)
@@ -166,24 +175,37 @@ public sealed class BertEncoder
             _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);
         }
 
-        public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind)
+        public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, EncoderProfile? profile)
         {
             int t = batch.Count, d = _c.Hidden;
             var x = batch.HiddenArray;
+            long mark = Stopwatch.GetTimestamp();
             Gemm.Multiply(x.AsSpan(0, t * d), t, _qkv, _qkvBias, ws.Qkv);
+            Lap(profile, EncoderProfile.Stage.QkvProjection, ref mark);
 
             var options = new AttentionOptions { Heads = _c.Heads, HeadDim = _c.HeadDim, InputStride = 3 * d, OutputStride = d };
             var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
             var seqStarts = batch.SeqStarts;
             if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, seqStarts, options);
             else throw new NotSupportedException("flash attention is not available yet");
+            Lap(profile, EncoderProfile.Stage.Attention, ref mark);
 
             Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, ws.Attended, residual: x.AsSpan(0, t * d));
             RowNorm(ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
+            Lap(profile, EncoderProfile.Stage.AttentionOutput, ref mark);
 
             Gemm.Multiply(ws.Attended.AsSpan(0, t * d), t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
+            Lap(profile, EncoderProfile.Stage.FfnIn, ref mark);
             Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: ws.Attended.AsSpan(0, t * d));
             RowNorm(x, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
+            Lap(profile, EncoderProfile.Stage.FfnOut, ref mark);
+        }
+
+        private static void Lap(EncoderProfile? profile, EncoderProfile.Stage stage, ref long mark)
+        {
+            if (profile == null) return;
+            profile.Add(stage, mark);
+            mark = Stopwatch.GetTimestamp();
         }
     }
 }
