@@ -1,3 +1,4 @@
+using RepShift.Compression;
 using RepShift.Kernels;
 
 namespace RepShift;
@@ -12,6 +13,9 @@ public sealed record EmbedderOptions
     public int BatchSize { get; init; } = 32;
 
     public AttentionKind Attention { get; init; } = AttentionKind.Naive;
+
+    /// <summary>Token compression applied between layers; dense by default.</summary>
+    public CompressionPlan Compression { get; init; } = CompressionPlan.None;
 
     internal void Validate(int maxPositions)
     {

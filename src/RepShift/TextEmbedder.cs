@@ -1,3 +1,4 @@
+using RepShift.Compression;
 using RepShift.Loading;
 using RepShift.Models;
 using RepShift.Text;
@@ -17,6 +18,7 @@ public sealed class TextEmbedder
         ModelName = model.Name;
         Tokenizer = model.Tokenizer;
         Encoder = new BertEncoder(model.Weights, model.Name) { Attention = Options.Attention };
+        Options.Compression.Validate(model.Weights.Config.Layers, model.Name);
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
     }
@@ -32,9 +34,15 @@ public sealed class TextEmbedder
 
     public TokenizedText Tokenize(string text) => Tokenizer.Encode(text, Options.MaxTokens);
 
-    /// <summary>Embeds <paramref name="texts"/> in batches of <see cref="EmbedderOptions.BatchSize"/>; <paramref name="progress"/> receives the count of texts done.</summary>
-    public EmbeddingResult Embed(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// Embeds <paramref name="texts"/> in batches of <see cref="EmbedderOptions.BatchSize"/> under
+    /// <paramref name="plan"/> (default: <see cref="EmbedderOptions.Compression"/>); <paramref name="progress"/>
+    /// receives the count of texts done.
+    /// </summary>
+    public EmbeddingResult Embed(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
     {
+        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
+        plan ??= Options.Compression;
         for (int i = 0; i < texts.Count; i++)
         {
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
@@ -55,11 +63,11 @@ public sealed class TextEmbedder
                 var t = Tokenize(texts[i]);
                 if (t.Truncated) truncated++;
                 tokens[i] = t.Ids.Length;
-                tokenLayers[i] = t.Ids.Length * Encoder.Config.Layers;
                 batch.Add(t.Ids);
             }
-            var output = Encoder.Encode(batch);
-            output.CopyTo(vectors, start);
+            var output = Encoder.Encode(batch, plan);
+            output.Embeddings.CopyTo(vectors, start);
+            output.TokenLayers.CopyTo(tokenLayers, start);
             progress?.Report(end);
         }
         return new EmbeddingResult(vectors, tokens, tokenLayers, truncated);

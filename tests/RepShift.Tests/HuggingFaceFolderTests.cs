@@ -144,7 +144,7 @@ public class HuggingFaceFolderTests
         Assert.False(bundle.Weights.Config.Normalize);
         var encoder = new BertEncoder(bundle.Weights) { Attention = AttentionKind.Naive };
         var ids = bundle.Tokenizer.Encode(Texts[1], 32).Ids;
-        Assert.Equal(encoder.HiddenStates([ids])[0][..16], encoder.Encode([ids])[0]);
+        Assert.Equal(encoder.HiddenStates([ids])[0][..16], encoder.Encode([ids]).Embeddings[0]);
     }
 
     [Fact]
@@ -264,7 +264,7 @@ public class HuggingFaceFolderTests
         var embedder = new TextEmbedder(ModelLoader.Load(dir.Path), new EmbedderOptions { MaxTokens = 32, Attention = AttentionKind.Naive });
         var direct = new BertEncoder(weights) { Attention = AttentionKind.Naive };
         var ids = embedder.Tokenize(Texts[1]).Ids;
-        Assert.Equal(direct.Encode([ids])[0], embedder.Embed(Texts[1]));
+        Assert.Equal(direct.Encode([ids]).Embeddings[0], embedder.Embed(Texts[1]));
     }
 
     /// <summary>Encoders built from the original [in, out] weights and from the loaded folder agree exactly.</summary>
@@ -276,8 +276,8 @@ public class HuggingFaceFolderTests
         var expected = direct.HiddenStates(ids);
         var actual = fromFolder.HiddenStates(ids);
         for (int s = 0; s < ids.Count; s++) Assert.Equal(expected[s], actual[s]);
-        var pooledExpected = direct.Encode(ids);
-        var pooledActual = fromFolder.Encode(ids);
+        var pooledExpected = direct.Encode(ids).Embeddings;
+        var pooledActual = fromFolder.Encode(ids).Embeddings;
         for (int s = 0; s < ids.Count; s++) Assert.Equal(pooledExpected[s], pooledActual[s]);
     }
 

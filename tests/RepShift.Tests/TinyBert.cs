@@ -18,13 +18,13 @@ internal static class TinyBert
         "quick", "brown", "fox", "jump", "over", "lazy", "un", "##believ", "##able",
     ];
 
-    public static BertWeights Create(int seed = 7, int typeVocabSize = 2, Func<float, float>? round = null)
+    public static BertWeights Create(int seed = 7, int typeVocabSize = 2, Func<float, float>? round = null, int layerCount = 2)
     {
         var config = new BertConfig
         {
             VocabSize = Vocab.Length,
             Hidden = 16,
-            Layers = 2,
+            Layers = layerCount,
             Heads = 2,
             Intermediate = 32,
             MaxPositions = 32,

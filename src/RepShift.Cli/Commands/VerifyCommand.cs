@@ -41,7 +41,7 @@ internal static class VerifyCommand
                 var slice = ids.GetRange(start, Math.Min(batch, ids.Count - start));
                 var ours = embedder.Encoder.HiddenStates(slice);
                 var theirs = reference.HiddenStates(slice);
-                var ourEmb = embedder.Encoder.Encode(slice);
+                var ourEmb = embedder.Encoder.Encode(slice).Embeddings;
                 var theirEmb = reference.Embed(slice);
                 for (int i = 0; i < slice.Count; i++)
                 {

@@ -1,26 +1,28 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Numerics.Tensors;
+using RepShift.Compression;
 using RepShift.Kernels;
 using RepShift.Tokens;
 
 namespace RepShift.Models;
 
 /// <summary>
-/// A post-LayerNorm BERT encoder over packed batches: embeddings → N × (fused QKV GEMM → attention →
-/// output GEMM + residual → LayerNorm → GELU FFN → GEMM + residual → LayerNorm) → pooling.
-/// Weights are packed once here; <see cref="Encode"/> is thread-safe (each call rents a workspace).
+/// A post-LayerNorm BERT encoder over packed batches: embeddings → layers (<see cref="BertLayer"/>) with
+/// optional token reductions between them (<see cref="CompressionPlan"/>) → pooling. Weights are packed
+/// once here; <see cref="Encode"/> is thread-safe (each call rents a workspace).
 /// </summary>
 public sealed class BertEncoder
 {
     private readonly BertWeights _weights;
-    private readonly PackedLayer[] _layers;
+    private readonly BertLayer[] _layers;
     private readonly ConcurrentBag<EncoderWorkspace> _workspaces = [];
 
     public BertEncoder(BertWeights weights, string source = "model")
     {
         weights.Validate(source);
         _weights = weights;
-        _layers = Array.ConvertAll(weights.Layers, l => new PackedLayer(l, weights.Config));
+        _layers = Array.ConvertAll(weights.Layers, l => new BertLayer(l, weights.Config));
     }
 
     public BertConfig Config => _weights.Config;
@@ -31,18 +33,35 @@ public sealed class BertEncoder
     /// <summary>Attention kernel used by the layers.</summary>
     public AttentionKind Attention { get; set; } = AttentionKind.Naive;
 
-    /// <summary>Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]); one pooled, optionally L2-normalised vector each.</summary>
-    public float[][] Encode(IReadOnlyList<int[]> ids)
+    /// <summary>
+    /// Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]) under a compression plan
+    /// (dense when null); one pooled, optionally L2-normalised vector each, and the work it took.
+    /// The plan must have been validated against this model.
+    /// </summary>
+    public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null)
     {
+        plan ??= CompressionPlan.None;
         var ws = Rent();
         try
         {
-            Run(ids, ws);
+            var tokenLayers = Run(ids, ws, plan);
             long t0 = Stopwatch.GetTimestamp();
-            var pooled = Pool(ws.Batch);
+            var pooled = Pool(ws.Batch, plan.Pooling == CompressionPooling.Frozen && !plan.IsDense ? ws.Frozen : null);
             Profile?.Add(EncoderProfile.Stage.Pooling, t0);
-            return pooled;
+            return new EncoderOutput(pooled, tokenLayers);
         }
+        finally { _workspaces.Add(ws); }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="ids"/> under <paramref name="plan"/> and calls <paramref name="afterLayer"/>
+    /// with the batch after each layer (and after its reduction, if any): scores, surviving rows, their
+    /// origins and sizes, for inspection (<c>repshift show</c>) and tests. The batch is only valid during the call.
+    /// </summary>
+    public void Trace(IReadOnlyList<int[]> ids, CompressionPlan plan, Action<int, TokenBatch> afterLayer)
+    {
+        var ws = Rent();
+        try { Run(ids, ws, plan, afterLayer); }
         finally { _workspaces.Add(ws); }
     }
 
@@ -52,7 +71,7 @@ public sealed class BertEncoder
         var ws = Rent();
         try
         {
-            Run(ids, ws);
+            Run(ids, ws, CompressionPlan.None);
             var b = ws.Batch;
             var result = new float[b.Sequences][];
             for (int s = 0; s < b.Sequences; s++)
@@ -62,26 +81,57 @@ public sealed class BertEncoder
         finally { _workspaces.Add(ws); }
     }
 
-    private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);
-
-    private void Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws)
+    /// <summary>Runs embeddings and layers on a workspace; returns token rows processed per sequence, summed over layers.</summary>
+    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null)
     {
-        var lengths = new int[ids.Count];
         for (int s = 0; s < ids.Count; s++)
         {
             int n = ids[s].Length;
             if (n == 0) throw new ArgumentException($"sequence {s} is empty; every sequence needs at least [CLS] and [SEP]");
             if (n > Config.MaxPositions) throw new ArgumentException($"sequence {s} has {n} tokens, the model takes at most {Config.MaxPositions}; truncate it");
-            lengths[s] = n;
         }
         var batch = ws.Batch;
-        batch.Reset(lengths);
+        batch.Reset(ids);
         ws.EnsureCapacity(batch.Count);
+        ws.Frozen.Reset(batch.Sequences);
         long t0 = Stopwatch.GetTimestamp();
         Embed(ids, batch);
         Profile?.Add(EncoderProfile.Stage.Embed, t0);
-        foreach (var layer in _layers) layer.Forward(batch, ws, Attention, Profile);
+
+        var metric = plan.IsDense ? null : plan.ParsedMetric;
+        var tokenLayers = new int[batch.Sequences];
+        bool keyBias = false;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            for (int s = 0; s < batch.Sequences; s++) tokenLayers[s] += batch.Length(s);
+            bool reduce = metric != null && Array.IndexOf(plan.PruneAt, l) >= 0;
+            _layers[l].Forward(batch, ws, Attention, keyBias, reduce ? metric : null, l, plan.Seed, Profile);
+            if (reduce)
+            {
+                long r0 = Stopwatch.GetTimestamp();
+                Reducer.Reduce(batch, plan, metric!, ws.Frozen);
+                keyBias = UpdateKeyBias(batch, ws.KeyBias);
+                Profile?.Add(EncoderProfile.Stage.Compression, r0);
+            }
+            afterLayer?.Invoke(l, batch);
+        }
+        return tokenLayers;
     }
+
+    /// <summary>log(size) of every row, so attention treats a merged token as the tokens it stands for; false when all sizes are 1.</summary>
+    private static bool UpdateKeyBias(TokenBatch batch, float[] keyBias)
+    {
+        bool any = false;
+        var size = batch.Size;
+        for (int i = 0; i < size.Length; i++)
+        {
+            keyBias[i] = MathF.Log(size[i]);
+            any |= size[i] != 1f;
+        }
+        return any;
+    }
+
+    private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);
 
     private void Embed(IReadOnlyList<int[]> ids, TokenBatch batch)
     {
@@ -99,15 +149,15 @@ public sealed class BertEncoder
                 int id = seq[i];
                 if ((uint)id >= (uint)c.VocabSize) throw new ArgumentException($"token id {id} in sequence {s} is outside the vocabulary [0, {c.VocabSize})");
                 var row = batch.Row(start + i);
-                System.Numerics.Tensors.TensorPrimitives.Add(word.AsSpan(id * d, d), pos.AsSpan(batch.Origin[start + i] * d, d), row);
-                if (type.Length > 0) System.Numerics.Tensors.TensorPrimitives.Add(row, type.AsSpan(0, d), row);
+                TensorPrimitives.Add(word.AsSpan(id * d, d), pos.AsSpan(batch.Origin[start + i] * d, d), row);
+                if (type.Length > 0) TensorPrimitives.Add(row, type.AsSpan(0, d), row);
             }
         }
         RowNorm(batch.HiddenArray, batch.Count, d, _weights.EmbeddingNormGamma, _weights.EmbeddingNormBeta, c.LayerNormEps);
     }
 
-    /// <summary>Pools each sequence (size-weighted mean or [CLS]) and L2-normalises if the model asks for it.</summary>
-    private float[][] Pool(TokenBatch b)
+    /// <summary>Pools each sequence (size-weighted mean, plus frozen states of dropped tokens, or [CLS]) and L2-normalises if the model asks for it.</summary>
+    private float[][] Pool(TokenBatch b, FrozenStates? frozen)
     {
         int d = b.Dim;
         var result = new float[b.Sequences][];
@@ -121,15 +171,20 @@ public sealed class BertEncoder
                 float total = 0;
                 for (int t = start; t < end; t++)
                 {
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
+                    TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
                     total += b.Size[t];
                 }
-                System.Numerics.Tensors.TensorPrimitives.Divide(v, total, v);
+                if (frozen != null)
+                {
+                    TensorPrimitives.Add(v, frozen.Sums.AsSpan(s * d, d), v);
+                    total += frozen.Sizes[s];
+                }
+                TensorPrimitives.Divide(v, total, v);
             }
             if (Config.Normalize)
             {
-                float norm = System.Numerics.Tensors.TensorPrimitives.Norm<float>(v);
-                if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Divide(v, norm, v);
+                float norm = TensorPrimitives.Norm<float>(v);
+                if (norm > 0) TensorPrimitives.Divide(v, norm, v);
             }
             result[s] = v;
         }
@@ -145,67 +200,5 @@ public sealed class BertEncoder
             int r0 = c * chunk, r1 = Math.Min(rows, r0 + chunk);
             for (int r = r0; r < r1; r++) LayerNorm.ApplyRow(data.AsSpan(r * dim, dim), gamma, beta, eps);
         });
-    }
-
-    /// <summary>One layer's weights, packed for the GEMM, and its forward pass.</summary>
-    private sealed class PackedLayer
-    {
-        private readonly BertLayerWeights _w;
-        private readonly BertConfig _c;
-        private readonly PackedMatrix _qkv, _attnOut, _ffnIn, _ffnOut;
-        private readonly float[] _qkvBias;
-
-        public PackedLayer(BertLayerWeights w, BertConfig c)
-        {
-            _w = w;
-            _c = c;
-            int d = c.Hidden;
-            // Q, K and V side by side: one GEMM with N = 3D instead of three.
-            var fused = new float[d * 3 * d];
-            for (int r = 0; r < d; r++)
-            {
-                w.QueryWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d, d));
-                w.KeyWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + d, d));
-                w.ValueWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + 2 * d, d));
-            }
-            _qkv = PackedMatrix.Pack(fused, d, 3 * d);
-            _qkvBias = [.. w.QueryBias, .. w.KeyBias, .. w.ValueBias];
-            _attnOut = PackedMatrix.Pack(w.AttentionOutputWeight, d, d);
-            _ffnIn = PackedMatrix.Pack(w.IntermediateWeight, d, c.Intermediate);
-            _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);
-        }
-
-        public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, EncoderProfile? profile)
-        {
-            int t = batch.Count, d = _c.Hidden;
-            var x = batch.HiddenArray;
-            long mark = Stopwatch.GetTimestamp();
-            Gemm.Multiply(x.AsSpan(0, t * d), t, _qkv, _qkvBias, ws.Qkv);
-            Lap(profile, EncoderProfile.Stage.QkvProjection, ref mark);
-
-            var options = new AttentionOptions { Heads = _c.Heads, HeadDim = _c.HeadDim, InputStride = 3 * d, OutputStride = d };
-            var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
-            var seqStarts = batch.SeqStarts;
-            if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, seqStarts, options);
-            else throw new NotSupportedException("flash attention is not available yet");
-            Lap(profile, EncoderProfile.Stage.Attention, ref mark);
-
-            Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, ws.Attended, residual: x.AsSpan(0, t * d));
-            RowNorm(ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
-            Lap(profile, EncoderProfile.Stage.AttentionOutput, ref mark);
-
-            Gemm.Multiply(ws.Attended.AsSpan(0, t * d), t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
-            Lap(profile, EncoderProfile.Stage.FfnIn, ref mark);
-            Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: ws.Attended.AsSpan(0, t * d));
-            RowNorm(x, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
-            Lap(profile, EncoderProfile.Stage.FfnOut, ref mark);
-        }
-
-        private static void Lap(EncoderProfile? profile, EncoderProfile.Stage stage, ref long mark)
-        {
-            if (profile == null) return;
-            profile.Add(stage, mark);
-            mark = Stopwatch.GetTimestamp();
-        }
     }
 }

@@ -1,3 +1,4 @@
+using RepShift.Compression;
 using RepShift.Tokens;
 
 namespace RepShift.Models;
@@ -9,10 +10,20 @@ namespace RepShift.Models;
 internal sealed class EncoderWorkspace(int hidden, int intermediate)
 {
     public TokenBatch Batch { get; } = new(hidden);
+    public FrozenStates Frozen { get; } = new(hidden);
     public float[] Qkv = [];
     public float[] Context = [];
     public float[] Attended = [];
     public float[] Ffn = [];
+
+    /// <summary>Layer input kept for whole-layer shift scores.</summary>
+    public float[] Before = [];
+
+    /// <summary>log(size) per token: proportional attention once tokens were merged or fused.</summary>
+    public float[] KeyBias = [];
+
+    public float[] ClsAttention = [];
+    public float[] AttentionReceived = [];
 
     public void EnsureCapacity(int tokens)
     {
@@ -20,6 +31,10 @@ internal sealed class EncoderWorkspace(int hidden, int intermediate)
         Grow(ref Context, tokens * hidden);
         Grow(ref Attended, tokens * hidden);
         Grow(ref Ffn, tokens * intermediate);
+        Grow(ref Before, tokens * hidden);
+        Grow(ref KeyBias, tokens);
+        Grow(ref ClsAttention, tokens);
+        Grow(ref AttentionReceived, tokens);
     }
 
     private static void Grow(ref float[] a, int n)

@@ -13,6 +13,8 @@ public sealed class TokenBatch
     private int[] _origin = [];
     private float[] _size = [];
     private bool[] _protected = [];
+    private int[] _tokenId = [];
+    private float[] _score = [];
     private int[] _seqStarts = [0];
 
     public TokenBatch(int dim)
@@ -35,6 +37,12 @@ public sealed class TokenBatch
     public Span<float> Size => _size.AsSpan(0, Count);
     public Span<bool> Protected => _protected.AsSpan(0, Count);
 
+    /// <summary>Vocabulary id of each row (−1 for rows that stand for several tokens).</summary>
+    public Span<int> TokenId => _tokenId.AsSpan(0, Count);
+
+    /// <summary>Importance of each row, written by a scorer before a reduction.</summary>
+    public Span<float> Score => _score.AsSpan(0, Count);
+
     /// <summary>The backing array of <see cref="Hidden"/> (length ≥ Count·Dim), for kernels that take arrays.</summary>
     internal float[] HiddenArray => _hidden;
     internal float[] SizeArray => _size;
@@ -42,6 +50,15 @@ public sealed class TokenBatch
     public int Length(int sequence) => _seqStarts[sequence + 1] - _seqStarts[sequence];
 
     public Span<float> Row(int token) => _hidden.AsSpan(token * Dim, Dim);
+
+    /// <summary>Resets the batch to the given token sequences; hidden states are left for the caller to fill.</summary>
+    public void Reset(IReadOnlyList<int[]> ids)
+    {
+        var lengths = new int[ids.Count];
+        for (int s = 0; s < ids.Count; s++) lengths[s] = ids[s].Length;
+        Reset(lengths);
+        for (int s = 0; s < ids.Count; s++) ids[s].CopyTo(_tokenId, _seqStarts[s]);
+    }
 
     /// <summary>Resets the batch to the given sequence lengths; hidden states are left for the caller to fill.</summary>
     public void Reset(ReadOnlySpan<int> lengths)
@@ -59,6 +76,8 @@ public sealed class TokenBatch
         Grow(ref _origin, count);
         Grow(ref _size, count);
         Grow(ref _protected, count);
+        Grow(ref _tokenId, count);
+        Grow(ref _score, count);
         for (int s = 0; s < Sequences; s++)
         {
             int start = _seqStarts[s], n = lengths[s];
@@ -67,9 +86,25 @@ public sealed class TokenBatch
                 _origin[start + i] = i;
                 _size[start + i] = 1f;
                 _protected[start + i] = i == 0 || i == n - 1;
+                _tokenId[start + i] = -1;
             }
         }
     }
+
+    /// <summary>Copies row <paramref name="from"/> (state and metadata) onto row <paramref name="to"/>.</summary>
+    internal void MoveRow(int from, int to)
+    {
+        if (from == to) return;
+        _hidden.AsSpan(from * Dim, Dim).CopyTo(_hidden.AsSpan(to * Dim, Dim));
+        _origin[to] = _origin[from];
+        _size[to] = _size[from];
+        _protected[to] = _protected[from];
+        _tokenId[to] = _tokenId[from];
+        _score[to] = _score[from];
+    }
+
+    /// <summary>Sets where sequence <paramref name="sequence"/> ends after a reduction compacted it.</summary>
+    internal void SetEnd(int sequence, int end) => _seqStarts[sequence + 1] = end;
 
     private static void Grow<T>(ref T[] array, int needed)
     {

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using RepShift.Compression;
+using RepShift.Kernels;
+using RepShift.Tokens;
+
+namespace RepShift.Models;
+
+/// <summary>
+/// One post-LN BERT layer with its weights packed for the GEMM:
+/// x → h = LN₁(x + A(x)) → y = LN₂(h + M(h)). When asked for a score it also measures, without an
+/// N×N map, how much the layer moved each token (or reads the attention kernel's per-key outputs).
+/// </summary>
+internal sealed class BertLayer
+{
+    private readonly BertLayerWeights _w;
+    private readonly BertConfig _c;
+    private readonly PackedMatrix _qkv, _attnOut, _ffnIn, _ffnOut;
+    private readonly float[] _qkvBias;
+
+    public BertLayer(BertLayerWeights w, BertConfig c)
+    {
+        _w = w;
+        _c = c;
+        int d = c.Hidden;
+        // Q, K and V side by side: one GEMM with N = 3D instead of three.
+        var fused = new float[d * 3 * d];
+        for (int r = 0; r < d; r++)
+        {
+            w.QueryWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d, d));
+            w.KeyWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + d, d));
+            w.ValueWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + 2 * d, d));
+        }
+        _qkv = PackedMatrix.Pack(fused, d, 3 * d);
+        _qkvBias = [.. w.QueryBias, .. w.KeyBias, .. w.ValueBias];
+        _attnOut = PackedMatrix.Pack(w.AttentionOutputWeight, d, d);
+        _ffnIn = PackedMatrix.Pack(w.IntermediateWeight, d, c.Intermediate);
+        _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);
+    }
+
+    /// <summary>Runs the layer in place on <paramref name="batch"/>; with a <paramref name="metric"/>, writes one score per row into batch.Score.</summary>
+    public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed, EncoderProfile? profile)
+    {
+        int t = batch.Count, d = _c.Hidden;
+        var x = batch.HiddenArray.AsSpan(0, t * d);
+        var h = ws.Attended.AsSpan(0, t * d);
+        var scores = batch.Score;
+        var shift = metric is { Kind: ScoreKind.Shift } m ? m : null;
+        bool attnBranch = shift is { Site: ShiftSite.Attention, Sublayer: false };
+        bool mlpBranch = shift is { Site: ShiftSite.Mlp, Sublayer: false };
+        if (shift is { Site: ShiftSite.Layer }) x.CopyTo(ws.Before);
+
+        long mark = Stopwatch.GetTimestamp();
+        Gemm.Multiply(x, t, _qkv, _qkvBias, ws.Qkv);
+        Lap(profile, EncoderProfile.Stage.QkvProjection, ref mark);
+
+        Attend(batch, ws, kind, keyBias, metric);
+        Lap(profile, EncoderProfile.Stage.Attention, ref mark);
+
+        if (attnBranch)
+        {
+            // The branch output A(x) is needed on its own, so the residual is added after scoring.
+            Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h);
+            Scoring.Shift(x, h, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
+            TensorPrimitives.Add(h, x, h);
+        }
+        else Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h, residual: x);
+        BertEncoder.RowNorm(ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
+        if (shift is { Site: ShiftSite.Attention, Sublayer: true }) Scoring.Shift(x, h, afterIsBranch: false, d, shift.Distance, shift.Relative, scores);
+        Lap(profile, EncoderProfile.Stage.AttentionOutput, ref mark);
+
+        Gemm.Multiply(h, t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
+        Lap(profile, EncoderProfile.Stage.FfnIn, ref mark);
+        if (mlpBranch)
+        {
+            Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x);
+            Scoring.Shift(h, x, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
+            TensorPrimitives.Add(x, h, x);
+        }
+        else Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: h);
+        BertEncoder.RowNorm(batch.HiddenArray, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
+        Lap(profile, EncoderProfile.Stage.FfnOut, ref mark);
+
+        if (metric != null) ScoreOutput(batch, ws, metric, layerIndex, seed);
+        Lap(profile, EncoderProfile.Stage.Compression, ref mark);
+    }
+
+    private void Attend(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric)
+    {
+        int t = batch.Count, d = _c.Hidden;
+        var options = new AttentionOptions
+        {
+            Heads = _c.Heads,
+            HeadDim = _c.HeadDim,
+            InputStride = 3 * d,
+            OutputStride = d,
+            KeyBias = keyBias ? ws.KeyBias : null,
+            ClsAttention = metric?.Kind == ScoreKind.ClsAttention ? ws.ClsAttention : null,
+            AttentionReceived = metric?.Kind == ScoreKind.MeanAttention ? ws.AttentionReceived : null,
+        };
+        var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
+        if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
+        else throw new NotSupportedException("flash attention is not available yet");
+    }
+
+    /// <summary>Scores that read the layer's output or the attention kernel's per-key sums.</summary>
+    private void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)
+    {
+        int t = batch.Count, d = _c.Hidden;
+        var y = batch.HiddenArray.AsSpan(0, t * d);
+        var scores = batch.Score;
+        switch (metric.Kind)
+        {
+            case ScoreKind.Norm:
+                Scoring.Norm(y, d, scores);
+                break;
+            case ScoreKind.Shift when metric.Site == ShiftSite.Mlp && metric.Sublayer:
+                Scoring.Shift(ws.Attended.AsSpan(0, t * d), y, afterIsBranch: false, d, metric.Distance, metric.Relative, scores);
+                break;
+            case ScoreKind.Shift when metric.Site == ShiftSite.Layer:
+                Scoring.Shift(ws.Before.AsSpan(0, t * d), y, afterIsBranch: false, d, metric.Distance, metric.Relative, scores);
+                break;
+            case ScoreKind.ClsAttention:
+                ws.ClsAttention.AsSpan(0, t).CopyTo(scores);
+                break;
+            case ScoreKind.MeanAttention:
+                // Attention received, averaged over the sequence's queries (the kernel sums over them).
+                for (int s = 0; s < batch.Sequences; s++)
+                    for (int i = batch.SeqStarts[s]; i < batch.SeqStarts[s + 1]; i++) scores[i] = ws.AttentionReceived[i] / batch.Length(s);
+                break;
+            case ScoreKind.Random:
+                for (int i = 0; i < t; i++) scores[i] = Scoring.Random(seed, layerIndex, batch.TokenId[i], batch.Origin[i]);
+                break;
+        }
+    }
+
+    private static void Lap(EncoderProfile? profile, EncoderProfile.Stage stage, ref long mark)
+    {
+        if (profile == null) return;
+        profile.Add(stage, mark);
+        mark = Stopwatch.GetTimestamp();
+    }
+}
