@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RepShift.Compression;
 using RepShift.Kernels;
 
 namespace RepShift.Cli;
@@ -12,13 +13,27 @@ internal sealed class CommonOptions
     public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     public readonly Option<AttentionKind> Attention = new("--attention") { Description = "Attention kernel: flash (tiled, O(N) memory) or naive (materialises N×N)", DefaultValueFactory = _ => new EmbedderOptions().Attention };
 
-    public void AddTo(Command command)
+    public readonly Option<string?> Preset = new("--preset") { Description = $"Compression preset: {string.Join("|", Presets.Names)} (default none = dense)" };
+    public readonly Option<string?> PlanFile = new("--plan") { Description = "Compression plan file (JSON, as written by 'repshift calibrate')" };
+    public readonly Option<string?> Metric = new("--metric") { Description = "Token score: norm, cls-attn, mean-attn, random, shift-attn|mlp|layer[-sub][-l1|-cos][-rel][-inv]" };
+    public readonly Option<string?> PruneAt = new("--prune-at") { Description = "Reduce after these layers (0-based, comma-separated), e.g. 0 or 1,3" };
+    public readonly Option<double?> Keep = new("--keep") { Description = "Share of unprotected tokens kept at each reduction, in (0, 1]" };
+    public readonly Option<int?> Remove = new("--remove") { Description = "Remove a fixed number of tokens per sequence at each reduction (instead of --keep)" };
+    public readonly Option<double?> Mass = new("--mass") { Description = "Adaptive: keep the smallest set of tokens holding this share of the total score" };
+    public readonly Option<string?> Mode = new("--mode") { Description = "How tokens are removed: drop, fuse (EViT), merge (ToMe), merge-protect" };
+    public readonly Option<string?> Pooling = new("--pooling") { Description = "Pooling after compression: mean (survivors, size-weighted) or frozen (dropped tokens count with their state when dropped)" };
+    public readonly Option<int?> MinLength = new("--min-length") { Description = "Sequences shorter than this stay dense" };
+    public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random metric" };
+
+    public void AddTo(Command command, bool compression = true)
     {
         command.Options.Add(Model);
         command.Options.Add(MaxTokens);
         command.Options.Add(Batch);
         command.Options.Add(Threads);
         command.Options.Add(Attention);
+        if (!compression) return;
+        foreach (var o in new Option[] { Preset, PlanFile, Metric, PruneAt, Keep, Remove, Mass, Mode, Pooling, MinLength, Seed }) command.Options.Add(o);
     }
 
     public EmbedderOptions EmbedderOptions(ParseResult r) => new()
@@ -26,7 +41,53 @@ internal sealed class CommonOptions
         MaxTokens = r.GetValue(MaxTokens),
         BatchSize = r.GetValue(Batch),
         Attention = r.GetValue(Attention),
+        Compression = Plan(r),
     };
+
+    /// <summary>
+    /// The compression plan: --plan FILE or --preset NAME as the base (dense without either), then any
+    /// explicit option overrides its field. Options without a place to prune are an error, not ignored.
+    /// </summary>
+    public CompressionPlan Plan(ParseResult r)
+    {
+        string? file = r.GetValue(PlanFile), preset = r.GetValue(Preset);
+        if (file != null && preset != null) throw new RepShiftException("give --plan or --preset, not both");
+        var plan = file != null ? CompressionPlan.Load(file) : Presets.Get(preset ?? "none");
+        if (r.GetValue(PruneAt) is { } layers) plan = plan with { PruneAt = ParseLayers(layers) };
+        if (r.GetValue(Metric) is { } metric) plan = plan with { Metric = metric };
+        if (r.GetValue(Keep) is double keep) plan = plan with { Keep = keep, RemoveCount = null, Mass = null };
+        if (r.GetValue(Remove) is int remove) plan = plan with { RemoveCount = remove, Mass = null };
+        if (r.GetValue(Mass) is double mass) plan = plan with { Mass = mass, RemoveCount = null };
+        if (r.GetValue(Mode) is { } mode) plan = plan with { Mode = ParseEnum<ReduceMode>("--mode", mode) };
+        if (r.GetValue(Pooling) is { } pooling) plan = plan with { Pooling = ParseEnum<CompressionPooling>("--pooling", pooling) };
+        if (r.GetValue(MinLength) is int minLength) plan = plan with { MinLength = minLength };
+        if (r.GetValue(Seed) is int seed) plan = plan with { Seed = seed };
+        bool tuned = r.GetValue(Metric) != null || r.GetValue(Keep) != null || r.GetValue(Remove) != null || r.GetValue(Mass) != null || r.GetValue(Mode) != null;
+        if (plan.IsDense && tuned) throw new RepShiftException("compression options need --prune-at (the layers after which to reduce), a --preset or a --plan");
+        return plan;
+    }
+
+    /// <summary>Kebab-case names (merge-protect) for enum values (MergeProtect).</summary>
+    private static T ParseEnum<T>(string option, string value) where T : struct, Enum
+    {
+        foreach (var v in Enum.GetValues<T>())
+            if (string.Equals(Kebab(v.ToString()), value, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new RepShiftException($"{option} '{value}' is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => Kebab(v.ToString())))}");
+    }
+
+    private static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private static int[] ParseLayers(string list)
+    {
+        try
+        {
+            return [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse)];
+        }
+        catch (FormatException)
+        {
+            throw new RepShiftException($"--prune-at '{list}' is not a comma-separated list of layer numbers");
+        }
+    }
 
     /// <summary>Applies --threads and loads the model.</summary>
     public TextEmbedder CreateEmbedder(ParseResult r)
