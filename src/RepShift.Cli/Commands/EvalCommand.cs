@@ -8,6 +8,9 @@ internal static class EvalCommand
     public static Command Create()
     {
         var command = new Command("eval", "Measure embedding quality: sts (Spearman), topics (k-NN accuracy), retrieval (recall/MRR).");
+        command.Subcommands.Add(EvalStsCommand.Create());
+        command.Subcommands.Add(EvalTopicsCommand.Create());
+        command.Subcommands.Add(EvalRetrievalCommand.Create());
         return command;
     }
 }

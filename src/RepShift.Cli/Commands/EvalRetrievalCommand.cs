@@ -1,0 +1,47 @@
+using System.CommandLine;
+using RepShift.Evaluation;
+
+namespace RepShift.Cli.Commands;
+
+/// <summary><c>repshift eval retrieval</c>: each query must find its own document among all of them.</summary>
+internal static class EvalRetrievalCommand
+{
+    private const string DefaultData = EvalShared.SharedData + "/bbc-news";
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var data = EvalShared.DataOption($"A folder of .txt files (headlines) or a TSV file (default: {DefaultData} when it exists)");
+        var format = new Option<RetrievalFormat?>("--format") { Description = "headlines: .txt files, first line the query, the rest the document; tsv: lines id<TAB>query<TAB>document (default: headlines for a folder, tsv for a file)" };
+        var json = new Option<bool>("--json") { Description = "Print {\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
+        var command = new Command("retrieval", """
+            Retrieval: embeds every query and document, ranks all documents for each query by cosine and reports
+            recall@1, recall@10 and MRR@10 (× 100) of the query's own document. Tokens count queries and documents.
+            Example: repshift eval retrieval --data ../shared/data/bbc-news --format headlines --json
+            """);
+        command.Options.Add(data);
+        command.Options.Add(format);
+        command.Options.Add(json);
+        common.AddTo(command);
+        command.SetAction(r =>
+        {
+            string path = EvalShared.ResolveData(r.GetValue(data), DefaultData, "FILE|DIR");
+            var fmt = r.GetValue(format) ?? (Directory.Exists(path) ? RetrievalFormat.Headlines : RetrievalFormat.Tsv);
+            var skipped = new List<string>();
+            var evaluation = new RetrievalEvaluation(RetrievalReader.Read(path, fmt, skipped));
+            foreach (string file in skipped) Console.Error.WriteLine($"note: skipped {file} (a data set's notes, not a query/document file)");
+            var embedder = common.CreateEmbedder(r);
+            var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p));
+
+            EvalShared.ReportWork(embedder, report.Work);
+            Console.Error.WriteLine($"tokens: {report.QueryTokens} in queries, {report.DocumentTokens} in documents");
+            var s = report.Scores;
+            if (r.GetValue(json))
+                Cli.WriteJson(new { mrr10 = 100 * s.Mrr10, recall1 = 100 * s.Recall1, recall10 = 100 * s.Recall10, queries = s.Queries, tokens = report.Work.Tokens, token_layers = report.Work.TokenLayers, seconds = report.Work.Seconds });
+            else
+                Console.WriteLine($"MRR@10 {100 * s.Mrr10:F2}, recall@1 {100 * s.Recall1:F2}, recall@10 {100 * s.Recall10:F2} over {s.Queries} queries from {path}");
+            return 0;
+        });
+        return command;
+    }
+}
