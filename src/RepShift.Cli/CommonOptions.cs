@@ -92,9 +92,29 @@ internal sealed class CommonOptions
     /// <summary>Applies --threads and loads the model.</summary>
     public TextEmbedder CreateEmbedder(ParseResult r)
     {
+        ApplyThreads(r);
+        return TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
+    }
+
+    public void ApplyThreads(ParseResult r)
+    {
         int threads = r.GetValue(Threads);
         if (threads < 1) throw new RepShiftException($"--threads {threads} is out of range: use 1 or more");
         Parallelism.Threads = threads;
-        return TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
+    }
+
+    /// <summary>The ONNX bytes of --model for ONNX Runtime: the embedded model or an .onnx file; other sources have none.</summary>
+    public byte[] OnnxBytes(ParseResult r)
+    {
+        string? model = r.GetValue(Model);
+        if (model == null || model.Equals(Loading.ModelLoader.DefaultModelName, StringComparison.OrdinalIgnoreCase))
+        {
+            using var s = Loading.EmbeddedModel.OpenOnnx();
+            using var m = new MemoryStream();
+            s.CopyTo(m);
+            return m.ToArray();
+        }
+        if (File.Exists(model) && model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return File.ReadAllBytes(model);
+        throw new RepShiftException($"ONNX Runtime needs an ONNX model; '{model}' is not one (use the embedded model or an .onnx file)");
     }
 }

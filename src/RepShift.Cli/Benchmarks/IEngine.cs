@@ -9,11 +9,11 @@ internal interface IEngine : IDisposable
 }
 
 /// <summary>RepShift's encoder on packed batches.</summary>
-internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift") : IEngine
+internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift", Compression.CompressionPlan? plan = null) : IEngine
 {
     public string Name => name;
 
-    public void Embed(IReadOnlyList<int[]> batch) => embedder.Encoder.Encode(batch);
+    public void Embed(IReadOnlyList<int[]> batch) => embedder.Encoder.Encode(batch, plan);
 
     public void Dispose() { }
 }

@@ -1,14 +1,104 @@
 using System.CommandLine;
+using RepShift.Cli.Baselines;
+using RepShift.Cli.Benchmarks;
+using RepShift.Compression;
+using RepShift.Kernels;
+using RepShift.Loading;
+using RepShift.Models;
 
 namespace RepShift.Cli.Commands;
 
-/// <summary><c>repshift bench …</c>: speed and memory, engines compared in one run.</summary>
+/// <summary><c>repshift bench</c>: RepShift (dense and presets) against ONNX Runtime on the same batches, in one run, alternating.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "Measure speed and memory: RepShift against ONNX Runtime, and kernels against the machine's limit.");
+        var common = new CommonOptions();
+        var workloads = new Option<string>("--workloads") { Description = $"Comma-separated: {string.Join(", ", Workloads.Names)}, sts (with --data)", DefaultValueFactory = _ => "sick,bbc-256" };
+        var data = new Option<string?>("--data") { Description = "Data for the workloads (default: ../shared/data/...); an STS-layout file for the sts workload" };
+        var engines = new Option<string>("--engines") { Description = "Comma-separated: repshift, onnxruntime", DefaultValueFactory = _ => "repshift,onnxruntime" };
+        var presets = new Option<string?>("--presets") { Description = "Also run RepShift with these compression presets, e.g. balanced,fast" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N texts of each workload" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 };
+        var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var profile = new Option<bool>("--profile") { Description = "Print where RepShift's time goes, by encoder stage" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
+        var command = new Command("bench", """
+            Compare engines on the same pre-tokenized batches in one run: batches are split into rounds and the
+            engines take turns, the order rotating each round, so load drifts hit all engines alike. ONNX Runtime
+            runs the same ONNX model with batches padded to their longest member (as users run it); RepShift packs.
+            Reports texts/s, tokens/s and the ratio to ONNX Runtime. Workloads: sick (6,077 distinct sentences,
+            batch 64), bbc-256 and bbc-512 (2,225 BBC articles truncated to 256/512 tokens, batch 16).
+            Example: repshift bench --workloads sick --json
+            """);
+        foreach (var o in new Option[] { workloads, data, engines, presets, limit, rounds, ortThreads, profile, json }) command.Options.Add(o);
+        common.AddTo(command, compression: false);
         command.Subcommands.Add(BenchGemmCommand.Create());
+        command.SetAction(r =>
+        {
+            var names = Split(r.GetValue(workloads)!);
+            var engineNames = Split(r.GetValue(engines)!);
+            foreach (var e in engineNames)
+                if (e is not ("repshift" or "onnxruntime")) throw new RepShiftException($"unknown engine '{e}': use repshift, onnxruntime");
+            var presetNames = Split(r.GetValue(presets) ?? "");
+            common.ApplyThreads(r);
+            var model = ModelLoader.Load(r.GetValue(common.Model));
+            byte[]? onnx = engineNames.Contains("onnxruntime") ? common.OnnxBytes(r) : null;
+            var results = new List<object>();
+            foreach (var name in names)
+            {
+                var w = Workloads.Load(name, r.GetValue(data), r.GetValue(limit));
+                var embedder = new TextEmbedder(model, common.EmbedderOptions(r) with { MaxTokens = w.MaxTokens });
+                var ids = w.Texts.Select(t => embedder.Tokenize(t).Ids).ToList();
+                int batch = r.GetResult(common.Batch) is { Implicit: false } ? r.GetValue(common.Batch) : w.BatchSize;
+                var list = new List<IEngine>();
+                if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder));
+                foreach (var p in presetNames)
+                {
+                    var plan = Presets.Get(p);
+                    plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
+                    list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan));
+                }
+                if (onnx != null) list.Add(new OnnxRuntimeEngine(new OnnxRuntimeEncoder(onnx, r.GetValue(ortThreads))));
+                var profileData = r.GetValue(profile) ? embedder.Encoder.Profile = new EncoderProfile() : null;
+
+                var timings = Cli.WithProgress($"{w.Name}", w.Texts.Count, p => ThroughputBenchmark.Run(list, ids, batch, r.GetValue(rounds), p));
+                embedder.Encoder.Profile = null;
+                foreach (var e in list) e.Dispose();
+                long tokens = ids.Sum(x => (long)x.Length);
+                var ort = timings.FirstOrDefault(t => t.Engine == "onnxruntime");
+                Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}, threads {Parallelism.Threads}, ONNX Runtime threads {r.GetValue(ortThreads)}");
+                foreach (var t in timings)
+                    Console.Error.WriteLine($"  {t.Engine,-22} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
+                        + (ort != null && t != ort ? $"  {ort.Seconds / t.Seconds:F2}× ONNX Runtime" : ""));
+                if (profileData != null)
+                {
+                    double total = profileData.Totals.Sum(x => x.Seconds);
+                    foreach (var (stage, seconds) in profileData.Totals)
+                        Console.Error.WriteLine($"    {stage,-16} {seconds,8:F3} s {100 * seconds / total,5:F1}%");
+                }
+                results.Add(new
+                {
+                    name = w.Name,
+                    texts = w.Texts.Count,
+                    tokens,
+                    max_tokens = w.MaxTokens,
+                    batch,
+                    engines = timings.Select(t => new
+                    {
+                        engine = t.Engine,
+                        seconds = t.Seconds,
+                        texts_per_s = t.ItemsPerSecond,
+                        tokens_per_s = t.TokensPerSecond,
+                        vs_onnxruntime = ort == null ? (double?)null : ort.Seconds / t.Seconds,
+                    }),
+                });
+            }
+            if (r.GetValue(json)) Cli.WriteJson(new { threads = Parallelism.Threads, ort_threads = r.GetValue(ortThreads), workloads = results });
+            return 0;
+        });
         return command;
     }
+
+    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -28,7 +28,7 @@ internal static class VerifyCommand
             if (model != null && Directory.Exists(model))
                 throw new RepShiftException("verify compares against ONNX Runtime and needs an ONNX model: give an .onnx file or the embedded model");
             var embedder = common.CreateEmbedder(r);
-            byte[] onnx = model == null || !File.Exists(model) ? ReadAll(EmbeddedModel.OpenOnnx()) : File.ReadAllBytes(model);
+            byte[] onnx = common.OnnxBytes(r);
             using var reference = new OnnxRuntimeEncoder(onnx, Environment.ProcessorCount);
 
             var texts = VerificationTexts.All;
@@ -57,15 +57,5 @@ internal static class VerifyCommand
             return ok ? 0 : 1;
         });
         return command;
-    }
-
-    private static byte[] ReadAll(Stream s)
-    {
-        using (s)
-        {
-            var m = new MemoryStream();
-            s.CopyTo(m);
-            return m.ToArray();
-        }
     }
 }
