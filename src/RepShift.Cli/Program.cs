@@ -17,4 +17,5 @@ root.Subcommands.Add(SimilarityCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(CalibrateCommand.Create());
 return Cli.Invoke(root, args);

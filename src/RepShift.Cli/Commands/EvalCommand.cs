@@ -7,10 +7,11 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var command = new Command("eval", "Measure embedding quality: sts (Spearman), topics (k-NN accuracy), retrieval (recall/MRR).");
+        var command = new Command("eval", "Measure embedding quality: sts (Spearman), topics (k-NN accuracy), retrieval (recall/MRR), fidelity (compressed vs dense, label-free).");
         command.Subcommands.Add(EvalStsCommand.Create());
         command.Subcommands.Add(EvalTopicsCommand.Create());
         command.Subcommands.Add(EvalRetrievalCommand.Create());
+        command.Subcommands.Add(EvalFidelityCommand.Create());
         return command;
     }
 }

@@ -14,7 +14,7 @@ public enum RetrievalFormat
 public static class RetrievalReader
 {
     // A data folder's own notes (BBC News has SOURCE.txt at the top) are not query/document files.
-    private static readonly HashSet<string> MetadataNames = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly HashSet<string> MetadataNames = new(StringComparer.OrdinalIgnoreCase)
     {
         "README", "LICENSE", "LICENCE", "SOURCE", "NOTICE", "COPYING", "CITATION", "AUTHORS", "CHANGELOG",
     };
