@@ -11,7 +11,7 @@ public sealed record EmbedderOptions
     /// <summary>Texts per packed batch.</summary>
     public int BatchSize { get; init; } = 32;
 
-    public AttentionKind Attention { get; init; } = AttentionKind.Naive;
+    public AttentionKind Attention { get; init; } = AttentionKind.Flash;
 
     internal void Validate(int maxPositions)
     {

@@ -25,7 +25,7 @@ public sealed class BertEncoder
     public BertConfig Config => _weights.Config;
 
     /// <summary>Attention kernel used by the layers.</summary>
-    public AttentionKind Attention { get; set; } = AttentionKind.Naive;
+    public AttentionKind Attention { get; set; } = AttentionKind.Flash;
 
     /// <summary>Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]); one pooled, optionally L2-normalised vector each.</summary>
     public float[][] Encode(IReadOnlyList<int[]> ids)
@@ -176,7 +176,7 @@ public sealed class BertEncoder
             var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
             var seqStarts = batch.SeqStarts;
             if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, seqStarts, options);
-            else throw new NotSupportedException("flash attention is not available yet");
+            else FlashAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, seqStarts, options);
 
             Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, ws.Attended, residual: x.AsSpan(0, t * d));
             RowNorm(ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
