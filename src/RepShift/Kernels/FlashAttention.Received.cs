@@ -15,19 +15,20 @@ public static unsafe partial class FlashAttention
         {
             int d = TD.Value != 0 ? TD.Value : HeadDim;
             int start = SeqStarts[seq], n = SeqStarts[seq + 1] - start;
-            int kb = kBlock * BlockK, kn = Math.Min(BlockK, n - kb), kp = RoundUp(kn, TileCols);
-            var sc = FlashScratch.Rent(HeadDim, BlockQ, BlockK);
+            int blockQ = Blocks.BlockQ, blockK = Blocks.BlockK;
+            int kb = kBlock * blockK, kn = Math.Min(blockK, n - kb), kp = RoundUp(kn, TileCols);
+            var sc = FlashScratch.Rent(HeadDim, Blocks);
             try
             {
                 new Span<double>(sc.ColTotal, kp).Clear();
                 for (int head = 0; head < Heads; head++)
                 {
                     PackKeys<TD>(sc, K + (long)(start + kb) * InputStride + head * d, kn, kp, KeyBias == null ? null : KeyBias + start + kb);
-                    for (int q0 = 0; q0 < n; q0 += BlockQ)
+                    for (int q0 = 0; q0 < n; q0 += blockQ)
                     {
-                        int rows = Math.Min(BlockQ, n - q0), rowsPadded = RoundUp(rows, TileRows);
-                        LoadQueries<TD>(sc, Q + (long)(start + q0) * InputStride + head * d, rows, rowsPadded);
-                        Scores<TD>(sc, rowsPadded, kp);
+                        int rows = Math.Min(blockQ, n - q0), rowsPadded = RoundUp(rows, TileRows);
+                        LoadQueries<TD>(sc.Q, Q + (long)(start + q0) * InputStride + head * d, rows, rowsPadded);
+                        Scores<TD>(sc, sc.Q, rowsPadded, kp);
                         ColumnSums(sc, rows, kp, Lse2 + (long)(start + q0) * Heads + head, Heads);
                     }
                 }

@@ -8,19 +8,19 @@ public static unsafe partial class FlashAttention
 {
     private readonly partial struct Job
     {
-        /// <summary>Copies a query block into scratch, pre-multiplied by scale·log2 e; padding rows are zero.</summary>
-        private void LoadQueries<TD>(FlashScratch sc, float* src, int rows, int rowsPadded) where TD : struct, IHeadDim
+        /// <summary>Copies query rows into scratch, pre-multiplied by scale·log2 e; padding rows are zero.</summary>
+        private void LoadQueries<TD>(float* dst, float* src, int rows, int rowsPadded) where TD : struct, IHeadDim
         {
             int d = TD.Value != 0 ? TD.Value : HeadDim;
             var scale = Vector256.Create(QueryScale);
             for (int i = 0; i < rows; i++)
             {
-                float* s = src + (long)i * InputStride, t = sc.Q + i * d;
+                float* s = src + (long)i * InputStride, t = dst + i * d;
                 int c = 0;
                 for (; c + 8 <= d; c += 8) Vector256.Store(Vector256.Load(s + c) * scale, t + c);
                 for (; c < d; c++) t[c] = s[c] * QueryScale;
             }
-            new Span<float>(sc.Q + rows * d, (rowsPadded - rows) * d).Clear();
+            new Span<float>(dst + rows * d, (rowsPadded - rows) * d).Clear();
         }
 
         /// <summary>
@@ -63,26 +63,26 @@ public static unsafe partial class FlashAttention
             }
         }
 
-        /// <summary>S[rowsPadded, kp] = Q·Kᵀ + bias, panel by panel so each 16-key panel stays in L1 across row tiles.</summary>
-        private void Scores<TD>(FlashScratch sc, int rowsPadded, int kp) where TD : struct, IHeadDim
+        /// <summary>S[rowsPadded, kp] = q·Kᵀ + bias, panel by panel so each 16-key panel stays in L1 across row tiles.</summary>
+        private void Scores<TD>(FlashScratch sc, float* q, int rowsPadded, int kp) where TD : struct, IHeadDim
         {
             int d = TD.Value != 0 ? TD.Value : HeadDim;
             for (int p = 0; p < kp; p += TileCols)
             {
                 float* panel = sc.KPanels + p * d;
                 for (int r = 0; r < rowsPadded; r += TileRows)
-                    ScoreTile(sc.Q + r * d, d, panel, sc.KBias + p, sc.S + r * kp + p, kp);
+                    ScoreTile(q + r * d, d, panel, sc.KBias + p, sc.S + r * kp + p, kp);
             }
         }
 
-        /// <summary>O[rowsPadded, dp] += P[:, :kn]·V[:kn, :], one 6×16 output tile at a time.</summary>
-        private void AccumulateValues<TD>(FlashScratch sc, int rowsPadded, int kn, int kp) where TD : struct, IHeadDim
+        /// <summary>o[rowsPadded, dp] += P[:, :kn]·V[:kn, :], one 6×16 output tile at a time.</summary>
+        private void AccumulateValues<TD>(FlashScratch sc, float* o, int rowsPadded, int kn, int kp) where TD : struct, IHeadDim
         {
             int d = TD.Value != 0 ? TD.Value : HeadDim;
             int dp = PaddedDim(d);
             for (int c = 0; c < dp; c += TileCols)
                 for (int r = 0; r < rowsPadded; r += TileRows)
-                    ValueTile(sc.S + r * kp, kp, sc.V + c, dp, kn, sc.O + r * dp + c, dp);
+                    ValueTile(sc.S + r * kp, kp, sc.V + c, dp, kn, o + r * dp + c, dp);
         }
     }
 
@@ -91,14 +91,14 @@ public static unsafe partial class FlashAttention
     /// running sums, and rescales the accumulator rows whose maximum grew. Padding rows are zeroed so
     /// the value kernel multiplies clean numbers.
     /// </summary>
-    private static void OnlineSoftmax(FlashScratch sc, int rows, int rowsPadded, int kp, int dp)
+    private static void OnlineSoftmax(float* scores, int rows, int rowsPadded, int kp, float* rowMax, float* rowSum, float* output, int dp)
     {
         for (int i = 0; i < rows; i++)
         {
-            float* s = sc.S + i * kp;
+            float* s = scores + i * kp;
             var mv = Vector256.Create(float.NegativeInfinity);
             for (int j = 0; j < kp; j += 8) mv = Vector256.Max(mv, Vector256.Load(s + j));
-            float old = sc.RowMax[i];
+            float old = rowMax[i];
             float max = Math.Max(old, HorizontalMax(mv));
             if (float.IsNegativeInfinity(max))
             {
@@ -119,16 +119,16 @@ public static unsafe partial class FlashAttention
                 sum1 += e1;
             }
             float alpha = old == max ? 1f : float.Exp2(old - max);
-            sc.RowSum[i] = sc.RowSum[i] * alpha + Vector256.Sum(sum0 + sum1);
-            sc.RowMax[i] = max;
+            rowSum[i] = rowSum[i] * alpha + Vector256.Sum(sum0 + sum1);
+            rowMax[i] = max;
             if (alpha != 1f)
             {
-                float* o = sc.O + i * dp;
+                float* o = output + i * dp;
                 var a = Vector256.Create(alpha);
                 for (int c = 0; c < dp; c += 8) Vector256.Store(Vector256.Load(o + c) * a, o + c);
             }
         }
-        new Span<float>(sc.S + rows * kp, (rowsPadded - rows) * kp).Clear();
+        new Span<float>(scores + rows * kp, (rowsPadded - rows) * kp).Clear();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics.X86;
 
 namespace RepShift.Kernels;
 
@@ -36,7 +37,7 @@ public static unsafe partial class FlashAttention
         options.ClsAttention?.AsSpan(0, tokens).Clear();
 
         int heads = options.Heads, d = options.HeadDim;
-        var (blockQ, blockK) = BlockSizes(d);
+        var blocks = BlockSizes(d);
         bool perKey = options.AttentionReceived != null || options.ClsAttention != null;
         // Both per-key outputs need every row's log-sum-exp: O(T·heads) floats, kept in log2 units.
         float[]? lse2 = perKey ? ArrayPool<float>.Shared.Rent(checked(tokens * heads)) : null;
@@ -47,7 +48,7 @@ public static unsafe partial class FlashAttention
         try
         {
             LongestFirst(seqStarts, order);
-            items = ForwardItems(seqStarts, order, heads, blockQ, blockK, out int forwardCount);
+            items = ForwardItems(seqStarts, order, heads, blocks, out int forwardCount);
             fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* po = output) fixed (int* ps = seqStarts)
             fixed (float* pBias = options.KeyBias) fixed (float* pLse = options.LogSumExp) fixed (float* pLse2 = lse2)
             fixed (float* pReceived = options.AttentionReceived) fixed (float* pCls = options.ClsAttention)
@@ -69,8 +70,7 @@ public static unsafe partial class FlashAttention
                     InputStride = options.InputStride,
                     OutputStride = options.OutputStride,
                     QueryScale = options.EffectiveScale * Log2E,
-                    BlockQ = blockQ,
-                    BlockK = blockK,
+                    Blocks = blocks,
                 };
                 switch (d)
                 {
@@ -91,13 +91,28 @@ public static unsafe partial class FlashAttention
     }
 
     /// <summary>
-    /// Query rows and keys per block. The whole working set of a work item (query block, K panels, V
-    /// block, Bq×Bk scores, Bq×d accumulator) is 160 KB at d = 64 and 236 KB at d = 256, so it lives in
-    /// L2; the micro-kernels' operands (a 16-key panel and 6 query rows, ≤ 22 KB) live in L1. Larger
-    /// query blocks amortise the packing of each key block over more rows (measured: 96 rows beat 48 by
-    /// ~10% at d = 64); at d = 256 the query block halves to keep the set within a 256 KB share of L2.
+    /// How a sequence is cut: <see cref="BlockQ"/> query rows share one score tile, <see cref="Groups"/>
+    /// such blocks form a work item and share each packed key/value block, <see cref="BlockK"/> keys per
+    /// key block.
     /// </summary>
-    internal static (int BlockQ, int BlockK) BlockSizes(int headDim) => (headDim <= 128 ? 96 : 48, headDim <= 64 ? 128 : 64);
+    internal readonly record struct Blocking(int BlockQ, int BlockK, int Groups)
+    {
+        public int RowsPerItem => BlockQ * Groups;
+    }
+
+    /// <summary>
+    /// Block sizes per head dim. A work item's working set (its query rows and accumulators, the packed
+    /// K panels and V block, one Bq×Bk score tile) is 208 KB at d = 64 and 236 KB at d = 256, so it
+    /// lives in L2; the micro-kernels' operands (a 16-key panel and 6 query rows, ≤ 22 KB) live in L1.
+    /// Packing a key block costs about as much as 10% of the arithmetic when only 96 rows use it, so two
+    /// query blocks share it (d ≤ 128); a score tile of 96×128 keeps the softmax passes in L1/L2.
+    /// </summary>
+    internal static Blocking BlockSizes(int headDim) => headDim switch
+    {
+        <= 64 => new Blocking(96, 128, 2),
+        <= 128 => new Blocking(96, 64, 2),
+        _ => new Blocking(48, 64, 1),
+    };
 
     /// <summary>Head dim rounded up to whole micro-tile columns: the row stride of the V block and the accumulator.</summary>
     internal static int PaddedDim(int headDim) => (headDim + TileCols - 1) / TileCols * TileCols;
@@ -117,7 +132,7 @@ public static unsafe partial class FlashAttention
         if (job.Received != null)
         {
             // Items own disjoint key ranges (all heads, all queries), so no two threads write the same key.
-            int count = KeyBlockItems(seqStarts, order, job.BlockK, items);
+            int count = KeyBlockItems(seqStarts, order, job.Blocks.BlockK, items);
             For(parallel, count, i => job.ReceivedBlock<TD>(items[2 * i], items[2 * i + 1]));
         }
         if (job.Cls != null) For(parallel, seqStarts.Length - 1, s => job.ClsRow(s));
@@ -144,15 +159,16 @@ public static unsafe partial class FlashAttention
         ArrayPool<int>.Shared.Return(keys);
     }
 
-    /// <summary>(sequence, head, query block) triples; query blocks of a head are adjacent so a worker's K/V stay warm.</summary>
-    private static int[] ForwardItems(ReadOnlySpan<int> seqStarts, int[] order, int heads, int blockQ, int blockK, out int count)
+    /// <summary>(sequence, head, row group) triples; row groups of a head are adjacent so a worker's K/V stay warm.</summary>
+    private static int[] ForwardItems(ReadOnlySpan<int> seqStarts, int[] order, int heads, Blocking blocks, out int count)
     {
+        int itemRows = blocks.RowsPerItem, blockK = blocks.BlockK;
         int batch = seqStarts.Length - 1;
         long total = 0, keyBlocks = 0;
         for (int s = 0; s < batch; s++)
         {
             int n = seqStarts[s + 1] - seqStarts[s];
-            total += (long)heads * ((n + blockQ - 1) / blockQ);
+            total += (long)heads * ((n + itemRows - 1) / itemRows);
             keyBlocks += (n + blockK - 1) / blockK; // the received pass reuses this array for its pairs
         }
         count = checked((int)total);
@@ -161,9 +177,9 @@ public static unsafe partial class FlashAttention
         for (int o = 0; o < batch; o++)
         {
             int s = order[o];
-            int blocks = (seqStarts[s + 1] - seqStarts[s] + blockQ - 1) / blockQ;
+            int groups = (seqStarts[s + 1] - seqStarts[s] + itemRows - 1) / itemRows;
             for (int h = 0; h < heads; h++)
-                for (int b = 0; b < blocks; b++)
+                for (int b = 0; b < groups; b++)
                 {
                     items[at++] = s;
                     items[at++] = h;
@@ -208,40 +224,62 @@ public static unsafe partial class FlashAttention
         public int InputStride { get; init; }
         public int OutputStride { get; init; }
         public float QueryScale { get; init; }
-        public int BlockQ { get; init; }
-        public int BlockK { get; init; }
+        public Blocking Blocks { get; init; }
 
-        /// <summary>One (sequence, head, query block): stream all key blocks, then normalise and write.</summary>
-        public void Forward<TD>(int seq, int head, int qBlock) where TD : struct, IHeadDim
+        /// <summary>
+        /// One (sequence, head, row group): stream all key blocks, each packed once and used by every query
+        /// block of the group, then normalise and write.
+        /// </summary>
+        public void Forward<TD>(int seq, int head, int item) where TD : struct, IHeadDim
         {
             int d = TD.Value != 0 ? TD.Value : HeadDim;
-            int dp = PaddedDim(d);
+            int dp = PaddedDim(d), blockQ = Blocks.BlockQ, blockK = Blocks.BlockK;
             int start = SeqStarts[seq], n = SeqStarts[seq + 1] - start;
-            int q0 = qBlock * BlockQ, rows = Math.Min(BlockQ, n - q0);
-            int rowsPadded = RoundUp(rows, TileRows);
-            var sc = FlashScratch.Rent(HeadDim, BlockQ, BlockK);
+            int q0 = item * Blocks.RowsPerItem, rows = Math.Min(Blocks.RowsPerItem, n - q0);
+            var sc = FlashScratch.Rent(HeadDim, Blocks);
             try
             {
-                LoadQueries<TD>(sc, Q + (long)(start + q0) * InputStride + head * d, rows, rowsPadded);
+                LoadQueries<TD>(sc.Q, Q + (long)(start + q0) * InputStride + head * d, rows, RoundUp(rows, TileRows));
                 for (int i = 0; i < rows; i++)
                 {
                     sc.RowMax[i] = float.NegativeInfinity;
                     sc.RowSum[i] = 0;
                 }
-                new Span<float>(sc.O, rowsPadded * dp).Clear();
-                for (int kb = 0; kb < n; kb += BlockK)
+                new Span<float>(sc.O, RoundUp(rows, TileRows) * dp).Clear();
+                for (int kb = 0; kb < n; kb += blockK)
                 {
-                    int kn = Math.Min(BlockK, n - kb), kp = RoundUp(kn, TileCols);
+                    int kn = Math.Min(blockK, n - kb), kp = RoundUp(kn, TileCols);
                     long keyRow = (long)(start + kb) * InputStride + head * d;
                     PackKeys<TD>(sc, K + keyRow, kn, kp, KeyBias == null ? null : KeyBias + start + kb);
                     PackValues<TD>(sc, V + keyRow, kn);
-                    Scores<TD>(sc, rowsPadded, kp);
-                    OnlineSoftmax(sc, rows, rowsPadded, kp, dp);
-                    AccumulateValues<TD>(sc, rowsPadded, kn, kp);
+                    // The next key block is read from strided rows; ask for it now so the reads overlap this block's arithmetic.
+                    if (kb + blockK < n) Prefetch(keyRow + (long)blockK * InputStride, Math.Min(blockK, n - kb - blockK), d);
+                    for (int g = 0; g < rows; g += blockQ)
+                    {
+                        int gRows = Math.Min(blockQ, rows - g), gPadded = RoundUp(gRows, TileRows);
+                        Scores<TD>(sc, sc.Q + g * d, gPadded, kp);
+                        OnlineSoftmax(sc.S, gRows, gPadded, kp, sc.RowMax + g, sc.RowSum + g, sc.O + g * dp, dp);
+                        AccumulateValues<TD>(sc, sc.O + g * dp, gPadded, kn, kp);
+                    }
                 }
                 Finish<TD>(sc, start + q0, rows, head);
             }
             finally { FlashScratch.Return(sc); }
+        }
+
+        /// <summary>Asks for the K and V rows of a key block to be brought into L2.</summary>
+        private void Prefetch(long row, int keys, int d)
+        {
+            if (!Sse.IsSupported) return;
+            for (int j = 0; j < keys; j++)
+            {
+                byte* k = (byte*)(K + row + (long)j * InputStride), v = (byte*)(V + row + (long)j * InputStride);
+                for (int b = 0; b < d * sizeof(float); b += 64)
+                {
+                    Sse.Prefetch1(k + b);
+                    Sse.Prefetch1(v + b);
+                }
+            }
         }
 
         /// <summary>Divides each accumulator row by its softmax sum, writes it out, and records the log-sum-exp.</summary>

@@ -16,7 +16,7 @@ internal sealed unsafe class FlashScratch
 
     private readonly float[] _buffer;
 
-    /// <summary>Query block, pre-scaled [Bq, d].</summary>
+    /// <summary>The work item's query rows, pre-scaled [groups·Bq, d].</summary>
     public readonly float* Q;
 
     /// <summary>Key block transposed into panels of 16 keys: [kp/16][d][16].</summary>
@@ -28,13 +28,13 @@ internal sealed unsafe class FlashScratch
     /// <summary>Value block [Bk, dp], columns d..dp zero.</summary>
     public readonly float* V;
 
-    /// <summary>Scores, then probabilities [Bq, kp].</summary>
+    /// <summary>Scores, then probabilities, of one query block [Bq, kp].</summary>
     public readonly float* S;
 
-    /// <summary>Unnormalised output accumulator [Bq, dp].</summary>
+    /// <summary>Unnormalised output accumulator [groups·Bq, dp].</summary>
     public readonly float* O;
 
-    /// <summary>Running row maxima and sums [Bq].</summary>
+    /// <summary>Running row maxima and sums [groups·Bq].</summary>
     public readonly float* RowMax, RowSum;
 
     /// <summary>Per-key sums of one query block [kp] (attention-received pass).</summary>
@@ -43,16 +43,16 @@ internal sealed unsafe class FlashScratch
     /// <summary>Per-key totals over all query blocks and heads [kp] (attention-received pass).</summary>
     public readonly double* ColTotal;
 
-    public readonly int HeadDim, BlockQ, BlockK;
+    public readonly int HeadDim;
+    public readonly FlashAttention.Blocking Blocks;
 
-    private FlashScratch(int headDim, int blockQ, int blockK)
+    private FlashScratch(int headDim, FlashAttention.Blocking blocks)
     {
         HeadDim = headDim;
-        BlockQ = blockQ;
-        BlockK = blockK;
-        int dp = FlashAttention.PaddedDim(headDim);
-        long q = Round((long)blockQ * headDim), kPanels = (long)blockK * headDim, bias = blockK, v = (long)blockK * dp;
-        long s = (long)blockQ * blockK, o = (long)blockQ * dp, rows = Round(blockQ), colSum = blockK, colTotal = 2L * blockK;
+        Blocks = blocks;
+        int dp = FlashAttention.PaddedDim(headDim), itemRows = blocks.RowsPerItem, blockK = blocks.BlockK;
+        long q = Round((long)itemRows * headDim), kPanels = (long)blockK * headDim, bias = blockK, v = (long)blockK * dp;
+        long s = (long)blocks.BlockQ * blockK, o = (long)itemRows * dp, rows = Round(itemRows), colSum = blockK, colTotal = 2L * blockK;
         long total = q + kPanels + bias + v + s + o + 2 * rows + colSum + colTotal + Align;
         _buffer = GC.AllocateUninitializedArray<float>(checked((int)total), pinned: true);
         float* p = (float*)(((nint)Unsafe.AsPointer(ref _buffer[0]) + Align * sizeof(float) - 1) & ~(nint)(Align * sizeof(float) - 1));
@@ -73,7 +73,7 @@ internal sealed unsafe class FlashScratch
     private static long Round(long n) => (n + Align - 1) / Align * Align;
 
     /// <summary>A scratch for these block sizes, from the pool when one fits.</summary>
-    public static FlashScratch Rent(int headDim, int blockQ, int blockK)
+    public static FlashScratch Rent(int headDim, FlashAttention.Blocking blocks)
     {
         FlashScratch? found = null;
         lock (Pool)
@@ -81,7 +81,7 @@ internal sealed unsafe class FlashScratch
             for (int i = Pool.Count - 1; i >= 0; i--)
             {
                 var s = Pool[i];
-                if (s.HeadDim == headDim && s.BlockQ == blockQ && s.BlockK == blockK)
+                if (s.HeadDim == headDim && s.Blocks == blocks)
                 {
                     found = s;
                     Pool.RemoveAt(i);
@@ -89,7 +89,7 @@ internal sealed unsafe class FlashScratch
                 }
             }
         }
-        found ??= new FlashScratch(headDim, blockQ, blockK);
+        found ??= new FlashScratch(headDim, blocks);
         ScratchMeter.Acquire(found.Bytes);
         return found;
     }
