@@ -181,6 +181,23 @@ public class FlashAttentionTests
     }
 
     [Fact]
+    public void ConcurrentCallsGiveTheSameResultsAsOneAtATime()
+    {
+        // Scratch comes from a shared pool; calls on several threads must not see each other's tiles.
+        var cases = new[] { MakeCase([300, 20], 2, 64, true, 21), MakeCase([257], 3, 32, false, 22), MakeCase([90, 400], 2, 40, true, 23) };
+        var alone = Array.ConvertAll(cases, c => RunKernel(c, flash: true));
+        var together = new Outputs[cases.Length * 3];
+        Parallel.For(0, together.Length, i => together[i] = RunKernel(cases[i % cases.Length], flash: true));
+        for (int i = 0; i < together.Length; i++)
+        {
+            var a = alone[i % cases.Length];
+            Assert.Equal(a.Output, together[i].Output);
+            Assert.Equal(a.Received, together[i].Received);
+            Assert.Equal(a.Cls, together[i].Cls);
+        }
+    }
+
+    [Fact]
     public void ZeroLengthSequencesYieldNothing()
     {
         var options = new AttentionOptions
