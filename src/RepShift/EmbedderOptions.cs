@@ -12,7 +12,7 @@ public sealed record EmbedderOptions
     /// <summary>Texts per packed batch.</summary>
     public int BatchSize { get; init; } = 32;
 
-    public AttentionKind Attention { get; init; } = AttentionKind.Naive;
+    public AttentionKind Attention { get; init; } = AttentionKind.Flash;
 
     /// <summary>Token compression applied between layers; dense by default.</summary>
     public CompressionPlan Compression { get; init; } = CompressionPlan.None;

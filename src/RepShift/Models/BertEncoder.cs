@@ -31,7 +31,7 @@ public sealed class BertEncoder
     public EncoderProfile? Profile { get; set; }
 
     /// <summary>Attention kernel used by the layers.</summary>
-    public AttentionKind Attention { get; set; } = AttentionKind.Naive;
+    public AttentionKind Attention { get; set; } = AttentionKind.Flash;
 
     /// <summary>
     /// Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]) under a compression plan

@@ -100,7 +100,7 @@ internal sealed class BertLayer
         };
         var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
         if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
-        else throw new NotSupportedException("flash attention is not available yet");
+        else FlashAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
     }
 
     /// <summary>Scores that read the layer's output or the attention kernel's per-key sums.</summary>
