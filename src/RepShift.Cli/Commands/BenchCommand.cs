@@ -34,6 +34,7 @@ internal static class BenchCommand
         foreach (var o in new Option[] { workloads, data, engines, presets, limit, rounds, ortThreads, profile, json }) command.Options.Add(o);
         common.AddTo(command, compression: false);
         command.Subcommands.Add(BenchGemmCommand.Create());
+        command.Subcommands.Add(BenchAttentionCommand.Create());
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);
