@@ -18,4 +18,5 @@ root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CalibrateCommand.Create());
+root.Subcommands.Add(SweepCommand.Create());
 return Cli.Invoke(root, args);

@@ -23,6 +23,18 @@ public sealed class TextEmbedder
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
     }
 
+    private TextEmbedder(TextEmbedder other, EmbedderOptions options)
+    {
+        Options = options;
+        ModelName = other.ModelName;
+        Tokenizer = other.Tokenizer;
+        Encoder = other.Encoder;
+        Options.Compression.Validate(Encoder.Config.Layers, ModelName);
+    }
+
+    /// <summary>The same model (weights shared, nothing reloaded) under another compression plan.</summary>
+    public TextEmbedder WithCompression(CompressionPlan plan) => new(this, Options with { Compression = plan });
+
     /// <summary>Loads a model by name or path (see <see cref="ModelLoader"/>); null means the embedded all-MiniLM-L6-v2.</summary>
     public static TextEmbedder Load(string? model = null, EmbedderOptions? options = null) => new(ModelLoader.Load(model), options);
 

@@ -118,14 +118,15 @@ public class EvaluationReaderTests
         dir.Write("business/001.txt", "Bank merger\nTwo banks join.");
         dir.Write("SOURCE.txt", "About\nthis data set.");
         dir.Write("business/skip.csv", "not a document");
-        var skipped = new List<string>();
-        var items = RetrievalReader.Read(dir.Path, RetrievalFormat.Headlines, skipped);
+        var notes = new DataNotes();
+        var items = RetrievalReader.Read(dir.Path, RetrievalFormat.Headlines, notes);
         Assert.Equal([
             new QueryDocument("business/001", "Bank merger", "Two banks join."),
             new QueryDocument("business/sub/001", "Shares rise", "Markets were up."),
             new QueryDocument("tech/001", "New phone", "It folds.\nTwice."),
         ], items);
-        Assert.Equal([Path.Combine(dir.Path, "SOURCE.txt")], skipped);
+        Assert.Equal([Path.Combine(dir.Path, "SOURCE.txt")], notes.Skipped);
+        Assert.Empty(notes.Recoded);
     }
 
     [Fact]
@@ -140,6 +141,19 @@ public class EvaluationReaderTests
         Fails(() => RetrievalReader.ReadHeadlines(empty), empty, "holds no .txt files");
         string bad = dir.WriteBytes("d/001.txt", [.. "Headline\nBody "u8, 0xFF, .. "\n"u8]);
         Fails(() => RetrievalReader.ReadHeadlines(Path.Combine(dir.Path, "d")), bad, "line 2 is not valid UTF-8");
+    }
+
+    [Fact]
+    public void A_document_that_is_not_utf8_is_read_as_windows1252_and_reported()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("a/001.txt", "Headline\nPlain body.");
+        string latin = dir.WriteBytes("a/002.txt", [.. "Prices\nIt costs "u8, 0xA3, .. "5 and "u8, 0x93, .. "more"u8, 0x94, .. "\n"u8]);
+        var notes = new DataNotes();
+        var items = RetrievalReader.ReadHeadlines(Path.Combine(dir.Path, "a"), notes);
+        Assert.Equal("It costs \u00A35 and \u201Cmore\u201D", items[1].Document);
+        Assert.Equal([latin], notes.Recoded);
+        Assert.Contains(notes.Lines(), l => l.Contains(latin) && l.Contains("Windows-1252"));
     }
 
     [Fact]

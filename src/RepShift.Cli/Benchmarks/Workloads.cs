@@ -32,6 +32,9 @@ internal static class Workloads
     private static List<string> Bbc(string folder)
     {
         if (!Directory.Exists(folder)) throw new RepShiftException($"data folder '{folder}' not found: give --data");
-        return [.. TopicFolderReader.Read(folder).Select(t => t.Text)];
+        var notes = new DataNotes();
+        var texts = TopicFolderReader.Read(folder, notes).Select(t => t.Text).ToList();
+        foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
+        return texts;
     }
 }

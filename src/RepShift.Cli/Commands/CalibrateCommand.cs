@@ -29,7 +29,9 @@ internal static class CalibrateCommand
         command.SetAction(r =>
         {
             string path = EvalShared.ResolveData(r.GetValue(data), EvalShared.SharedData + "/bbc-news", "FILE|DIR");
-            var texts = Corpus.Read(path, r.GetValue(limit));
+            var notes = new DataNotes();
+            var texts = Corpus.Read(path, r.GetValue(limit), notes);
+            foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
             Console.Error.WriteLine($"calibrating {embedder.ModelName} on {texts.Count} texts from {path} (searching on {Math.Min(texts.Count, r.GetValue(screen))}), target {r.GetValue(target):F2}× dense");
             var report = Calibration.Run(embedder, texts, r.GetValue(target), new Progress<string>(Console.Error.WriteLine), screen: r.GetValue(screen));

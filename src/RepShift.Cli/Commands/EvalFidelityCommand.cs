@@ -27,7 +27,9 @@ internal static class EvalFidelityCommand
         command.SetAction(r =>
         {
             string path = EvalShared.ResolveData(r.GetValue(data), EvalShared.SharedData + "/bbc-news", "FILE|DIR");
-            var texts = Corpus.Read(path, r.GetValue(limit));
+            var notes = new DataNotes();
+            var texts = Corpus.Read(path, r.GetValue(limit), notes);
+            foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
             var plan = embedder.Options.Compression;
             if (plan.IsDense) Console.Error.WriteLine("note: no compression options given; comparing dense with itself");

@@ -27,9 +27,9 @@ internal static class EvalRetrievalCommand
         {
             string path = EvalShared.ResolveData(r.GetValue(data), DefaultData, "FILE|DIR");
             var fmt = r.GetValue(format) ?? (Directory.Exists(path) ? RetrievalFormat.Headlines : RetrievalFormat.Tsv);
-            var skipped = new List<string>();
-            var evaluation = new RetrievalEvaluation(RetrievalReader.Read(path, fmt, skipped));
-            foreach (string file in skipped) Console.Error.WriteLine($"note: skipped {file} (a data set's notes, not a query/document file)");
+            var notes = new DataNotes();
+            var evaluation = new RetrievalEvaluation(RetrievalReader.Read(path, fmt, notes));
+            foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
             var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p));
 

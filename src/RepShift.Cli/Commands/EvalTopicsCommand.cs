@@ -28,7 +28,9 @@ internal static class EvalTopicsCommand
             int neighbours = r.GetValue(k);
             if (neighbours < 1) throw new RepShiftException($"--k {neighbours} is out of range: use 1 or more neighbours");
             string path = EvalShared.ResolveData(r.GetValue(data), DefaultData, "DIR");
-            var evaluation = new TopicEvaluation(TopicFolderReader.Read(path), neighbours);
+            var notes = new DataNotes();
+            var evaluation = new TopicEvaluation(TopicFolderReader.Read(path, notes), neighbours);
+            foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
             var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p));
 

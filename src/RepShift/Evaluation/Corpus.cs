@@ -4,7 +4,7 @@ namespace RepShift.Evaluation;
 public static class Corpus
 {
     /// <summary>Reads up to <paramref name="limit"/> texts; blank lines and metadata files (README, SOURCE, …) are skipped.</summary>
-    public static List<string> Read(string path, int? limit = null)
+    public static List<string> Read(string path, int? limit = null, DataNotes? notes = null)
     {
         var texts = new List<string>();
         if (Directory.Exists(path))
@@ -12,8 +12,12 @@ public static class Corpus
             foreach (string file in TextFiles.Under(path))
             {
                 if (limit is int n && texts.Count >= n) break;
-                if (RetrievalReader.MetadataNames.Contains(Path.GetFileNameWithoutExtension(file))) continue;
-                string text = Utf8File.ReadAllText(file).Trim();
+                if (RetrievalReader.MetadataNames.Contains(Path.GetFileNameWithoutExtension(file)))
+                {
+                    notes?.Skipped.Add(file);
+                    continue;
+                }
+                string text = Utf8File.ReadDocument(file, notes).Trim();
                 if (text.Length > 0) texts.Add(text);
             }
         }

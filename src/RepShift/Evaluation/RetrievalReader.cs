@@ -19,15 +19,15 @@ public static class RetrievalReader
         "README", "LICENSE", "LICENCE", "SOURCE", "NOTICE", "COPYING", "CITATION", "AUTHORS", "CHANGELOG",
     };
 
-    public static List<QueryDocument> Read(string path, RetrievalFormat format, ICollection<string>? skipped = null) => format switch
+    public static List<QueryDocument> Read(string path, RetrievalFormat format, DataNotes? notes = null) => format switch
     {
-        RetrievalFormat.Headlines => ReadHeadlines(path, skipped),
+        RetrievalFormat.Headlines => ReadHeadlines(path, notes),
         RetrievalFormat.Tsv => ReadTsv(path),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
     };
 
-    /// <summary>Reads a folder of .txt files sorted by path; metadata files (README.txt, SOURCE.txt, …) are left out and added to <paramref name="skipped"/>.</summary>
-    public static List<QueryDocument> ReadHeadlines(string folder, ICollection<string>? skipped = null)
+    /// <summary>Reads a folder of .txt files sorted by path; metadata files (README.txt, SOURCE.txt, …) are left out and, like files decoded as Windows-1252, listed in <paramref name="notes"/>.</summary>
+    public static List<QueryDocument> ReadHeadlines(string folder, DataNotes? notes = null)
     {
         if (!Directory.Exists(folder)) throw new RepShiftException($"{folder}: folder not found; expected a folder of .txt files whose first line is the query and the rest the document");
         var items = new List<QueryDocument>();
@@ -35,10 +35,10 @@ public static class RetrievalReader
         {
             if (MetadataNames.Contains(Path.GetFileNameWithoutExtension(file)))
             {
-                skipped?.Add(file);
+                notes?.Skipped.Add(file);
                 continue;
             }
-            var lines = Utf8File.ReadLines(file);
+            var lines = Utf8File.SplitLines(Utf8File.ReadDocument(file, notes));
             int q = Array.FindIndex(lines, l => !string.IsNullOrWhiteSpace(l));
             if (q < 0) throw new RepShiftException($"{file}: the file is empty; expected the query on the first line and the document below it");
             string document = string.Join('\n', lines, q + 1, lines.Length - q - 1).Trim();

@@ -7,7 +7,7 @@ namespace RepShift.Evaluation;
 /// </summary>
 public static class TopicFolderReader
 {
-    public static List<LabelledText> Read(string folder)
+    public static List<LabelledText> Read(string folder, DataNotes? notes = null)
     {
         if (!Directory.Exists(folder)) throw new RepShiftException($"{folder}: folder not found; expected one sub-folder per label with .txt files inside");
         var labelFolders = Directory.GetDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.')).ToList();
@@ -22,7 +22,7 @@ public static class TopicFolderReader
             if (files.Count == 0) throw new RepShiftException($"{labelFolder}: label folder '{label}' holds no .txt files");
             foreach (string file in files)
             {
-                string text = Utf8File.ReadAllText(file);
+                string text = Utf8File.ReadDocument(file, notes);
                 if (string.IsNullOrWhiteSpace(text)) throw new RepShiftException($"{file}: the document is empty; expected some text");
                 docs.Add(new LabelledText(label, text, file));
             }

@@ -28,6 +28,26 @@ internal static class Utf8File
         return new string(chars, 0, written);
     }
 
+    /// <summary>
+    /// One document of a folder data set. Collections scraped years ago are often Latin-1 / Windows-1252 in
+    /// places (BBC News has one such file, with a '£'); such a file is decoded as Windows-1252 — every
+    /// byte maps to a character there, so nothing is lost — and listed in <paramref name="notes"/> so the
+    /// caller says so. Without <paramref name="notes"/> the strict error stands.
+    /// </summary>
+    public static string ReadDocument(string path, DataNotes? notes)
+    {
+        try
+        {
+            return ReadAllText(path);
+        }
+        catch (RepShiftException) when (notes != null && File.Exists(path))
+        {
+            notes.Recoded.Add(path);
+            System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
+            return System.Text.Encoding.GetEncoding(1252).GetString(File.ReadAllBytes(path));
+        }
+    }
+
     /// <summary>The file's lines without their line ends ("\n" or "\r\n"); a final line end adds no empty line.</summary>
     public static string[] ReadLines(string path) => SplitLines(ReadAllText(path));
 

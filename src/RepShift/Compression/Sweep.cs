@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using RepShift.Evaluation;
+
+namespace RepShift.Compression;
+
+/// <summary>One plan's quality and cost in the sweep; null where a data set was not run for it.</summary>
+public sealed record SweepRow(
+    string Group, string Label, CompressionPlan Plan,
+    double? Spearman, double? SickWorkShare,
+    double? Mrr10, double? Recall1, double? BbcWorkShare, double? BbcSeconds, double? Speedup);
+
+/// <summary>
+/// The compression sweep behind docs/RESULTS.md: every plan on SICK (Spearman) and on BBC headline →
+/// article retrieval (MRR@10, recall@1), with its share of the dense token-layer work and its measured
+/// speed on the BBC texts relative to dense RepShift. Dense is re-timed between plans and each plan is
+/// compared with the mean of the dense runs next to it, so slow drifts of the machine cancel.
+/// </summary>
+public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalEvaluation? bbc)
+{
+    /// <summary>Scorers compared at equal budgets, and candidate preset settings (short texts left dense).</summary>
+    public static IReadOnlyList<(string Group, CompressionPlan Plan)> DefaultPlans()
+    {
+        var plans = new List<(string, CompressionPlan)>();
+        string[] scorers = ["random", "norm", "cls-attn", "mean-attn", "shift-attn", "shift-attn-sub", "shift-mlp", "shift-mlp-sub",
+            "shift-layer", "shift-mlp-cos", "shift-mlp-rel", "shift-mlp-inv"];
+        foreach (var m in scorers) plans.Add(("scorers: drop after layer 1, keep 0.5", new CompressionPlan { Metric = m, PruneAt = [1], Keep = 0.5 }));
+        foreach (var m in new[] { "random", "norm", "mean-attn", "shift-mlp", "shift-mlp-rel", "shift-layer-cos" })
+            plans.Add(("scorers: drop after layer 0, keep 0.5", new CompressionPlan { Metric = m, PruneAt = [0], Keep = 0.5 }));
+        var preset = new CompressionPlan { Metric = "norm", MinLength = 64 };
+        foreach (double k in new[] { 0.4, 0.5, 0.6 }) plans.Add(("presets", preset with { PruneAt = [0], Keep = k }));
+        foreach (double k in new[] { 0.4, 0.5, 0.6 }) plans.Add(("presets", preset with { PruneAt = [1], Keep = k }));
+        foreach (double k in new[] { 0.6, 0.7 }) plans.Add(("presets", preset with { PruneAt = [0, 2], Keep = k }));
+        plans.Add(("presets", preset with { PruneAt = [0], Keep = 0.5, Mode = ReduceMode.Fuse }));
+        plans.Add(("presets", preset with { PruneAt = [0], Keep = 0.5, Mode = ReduceMode.Merge }));
+        plans.Add(("presets", preset with { PruneAt = [0], Keep = 0.5, Metric = "mean-attn" }));
+        return plans;
+    }
+
+    private readonly List<double> _denseSeconds = [];
+
+    public SweepRow Dense { get; private set; } = null!;
+
+    public IReadOnlyList<SweepRow> Run(IReadOnlyList<(string Group, CompressionPlan Plan)> plans, IProgress<string>? progress = null)
+    {
+        Dense = Evaluate("dense", CompressionPlan.None, progress);
+        var rows = new List<SweepRow> { Dense };
+        for (int i = 0; i < plans.Count; i++)
+        {
+            var row = Evaluate(plans[i].Group, plans[i].Plan, progress);
+            if (bbc != null && i % 6 == 5) TimeDense();
+            rows.Add(row);
+        }
+        // Speed relative to the mean of all dense timings (taken at the start and every six plans).
+        double dense = _denseSeconds.Count > 0 ? _denseSeconds.Average() : double.NaN;
+        return [.. rows.Select(r => r with { Speedup = r.BbcSeconds is double s ? dense / s : null })];
+    }
+
+    private void TimeDense()
+    {
+        var clock = Stopwatch.StartNew();
+        embedder.WithCompression(CompressionPlan.None).Embed(bbc!.Texts);
+        _denseSeconds.Add(clock.Elapsed.TotalSeconds);
+    }
+
+    private SweepRow Evaluate(string group, CompressionPlan plan, IProgress<string>? progress)
+    {
+        var e = embedder.WithCompression(plan);
+        string label = plan.IsDense ? "dense" : Label(plan);
+        double? spearman = null, sickShare = null, mrr = null, r1 = null, bbcShare = null, seconds = null;
+        int layers = embedder.Encoder.Config.Layers;
+        if (sick != null && !(group == "scorers: drop after layer 0, keep 0.5"))
+        {
+            var s = sick.Run(e);
+            spearman = 100 * s.Spearman;
+            sickShare = s.Work.TokenLayers / (double)(s.Work.Tokens * layers);
+        }
+        if (bbc != null)
+        {
+            var b = bbc.Run(e);
+            mrr = 100 * b.Scores.Mrr10;
+            r1 = 100 * b.Scores.Recall1;
+            bbcShare = b.Work.TokenLayers / (double)(b.Work.Tokens * layers);
+            seconds = b.Work.Seconds;
+            if (plan.IsDense) _denseSeconds.Add(seconds.Value);
+        }
+        progress?.Report($"{group} | {label}: SICK {spearman:F2} (work {sickShare:P0}), BBC MRR@10 {mrr:F2} R@1 {r1:F2} (work {bbcShare:P0}, {seconds:F1} s)");
+        return new SweepRow(group, label, plan, spearman, sickShare, mrr, r1, bbcShare, seconds, null);
+    }
+
+    public static string Label(CompressionPlan p) =>
+        $"{p.Metric}, {p.Mode.ToString().ToLowerInvariant()} after {string.Join(",", p.PruneAt)}, keep {p.Keep:0.##}"
+        + (p.MinLength > 0 ? $", min {p.MinLength}" : "") + (p.Pooling == CompressionPooling.Frozen ? ", frozen" : "");
+}
