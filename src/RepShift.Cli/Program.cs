@@ -14,6 +14,7 @@ var root = new RootCommand("""
     """);
 root.Subcommands.Add(EmbedCommand.Create());
 root.Subcommands.Add(SimilarityCommand.Create());
+root.Subcommands.Add(ShowCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());

@@ -56,12 +56,14 @@ public sealed class BertEncoder
     /// <summary>
     /// Runs <paramref name="ids"/> under <paramref name="plan"/> and calls <paramref name="afterLayer"/>
     /// with the batch after each layer (and after its reduction, if any): scores, surviving rows, their
-    /// origins and sizes, for inspection (<c>repshift show</c>) and tests. The batch is only valid during the call.
+    /// origins and sizes, for inspection (<c>repshift show</c>) and tests. <paramref name="beforeReduction"/>, when
+    /// given, sees the scored batch of each reduction layer before any row is removed (the only time the scores of
+    /// the rows about to go can be read). The batch is only valid during the call.
     /// </summary>
-    public void Trace(IReadOnlyList<int[]> ids, CompressionPlan plan, Action<int, TokenBatch> afterLayer)
+    public void Trace(IReadOnlyList<int[]> ids, CompressionPlan plan, Action<int, TokenBatch> afterLayer, Action<int, TokenBatch>? beforeReduction = null)
     {
         var ws = Rent();
-        try { Run(ids, ws, plan, afterLayer); }
+        try { Run(ids, ws, plan, afterLayer, beforeReduction); }
         finally { _workspaces.Add(ws); }
     }
 
@@ -82,7 +84,7 @@ public sealed class BertEncoder
     }
 
     /// <summary>Runs embeddings and layers on a workspace; returns token rows processed per sequence, summed over layers.</summary>
-    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null)
+    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null)
     {
         for (int s = 0; s < ids.Count; s++)
         {
@@ -108,6 +110,7 @@ public sealed class BertEncoder
             _layers[l].Forward(batch, ws, Attention, keyBias, reduce ? metric : null, l, plan.Seed, Profile);
             if (reduce)
             {
+                beforeReduction?.Invoke(l, batch);
                 long r0 = Stopwatch.GetTimestamp();
                 Reducer.Reduce(batch, plan, metric!, ws.Frozen);
                 keyBias = UpdateKeyBias(batch, ws.KeyBias);

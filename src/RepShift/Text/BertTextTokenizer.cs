@@ -14,10 +14,13 @@ public sealed class BertTextTokenizer
 {
     private readonly BertTokenizer _tokenizer;
 
-    private BertTextTokenizer(BertTokenizer tokenizer, int vocabularySize)
+    // Microsoft.ML.Tokenizers exposes no id → token map, and Decode strips "##", so the vocab lines are kept.
+    private readonly string[] _tokens;
+
+    private BertTextTokenizer(BertTokenizer tokenizer, string[] tokens)
     {
         _tokenizer = tokenizer;
-        VocabularySize = vocabularySize;
+        _tokens = tokens;
     }
 
     /// <summary>Reads a vocab.txt (one token per line, id = line number).</summary>
@@ -27,12 +30,12 @@ public sealed class BertTextTokenizer
         {
             using var copy = new MemoryStream();
             vocab.CopyTo(copy);
-            int lines = CountLines(copy.GetBuffer().AsSpan(0, (int)copy.Length));
-            if (lines == 0) throw new ModelFormatException($"{source}: the vocabulary is empty");
+            var tokens = Lines(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+            if (tokens.Length == 0) throw new ModelFormatException($"{source}: the vocabulary is empty");
             copy.Position = 0;
             // Uncased BERT strips accents as it lower-cases (Hugging Face's strip_accents follows do_lower_case).
             var tokenizer = BertTokenizer.Create(copy, new BertOptions { LowerCaseBeforeTokenization = lowerCase, RemoveNonSpacingMarks = lowerCase });
-            return new BertTextTokenizer(tokenizer, lines);
+            return new BertTextTokenizer(tokenizer, tokens);
         }
         catch (Exception e) when (e is not RepShiftException)
         {
@@ -43,7 +46,14 @@ public sealed class BertTextTokenizer
     public int ClsId => _tokenizer.ClassificationTokenId;
     public int SepId => _tokenizer.SeparatorTokenId;
     /// <summary>Number of entries in the vocabulary (largest id + 1).</summary>
-    public int VocabularySize { get; }
+    public int VocabularySize => _tokens.Length;
+
+    /// <summary>The vocabulary entry of <paramref name="id"/>: a word piece as the model sees it ("fox", "##s") or a special token ("[CLS]").</summary>
+    public string TokenText(int id)
+    {
+        if ((uint)id >= (uint)_tokens.Length) throw new ArgumentOutOfRangeException(nameof(id), id, $"token id is outside the vocabulary [0, {_tokens.Length})");
+        return _tokens[id];
+    }
 
     /// <summary>Tokenizes one text to at most <paramref name="maxTokens"/> ids including [CLS] and [SEP].</summary>
     public TokenizedText Encode(string text, int maxTokens)
@@ -59,10 +69,14 @@ public sealed class BertTextTokenizer
         return new TokenizedText(ids, keep < pieces.Count);
     }
 
-    private static int CountLines(ReadOnlySpan<byte> text)
+    /// <summary>vocab.txt's lines (id = line number): split on \n, a final \n ends the last line rather than starting an empty one.</summary>
+    private static string[] Lines(ReadOnlySpan<byte> text)
     {
-        if (text.IsEmpty) return 0;
-        int lines = text.Count((byte)'\n');
-        return text[^1] == (byte)'\n' ? lines : lines + 1;
+        if (text.StartsWith("\uFEFF"u8)) text = text[3..];
+        if (text.IsEmpty) return [];
+        if (text[^1] == (byte)'\n') text = text[..^1];
+        var lines = System.Text.Encoding.UTF8.GetString(text).Split('\n');
+        for (int i = 0; i < lines.Length; i++) lines[i] = lines[i].TrimEnd('\r');
+        return lines;
     }
 }

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using RepShift.Compression;
+using Spectre.Console;
+
+namespace RepShift.Cli.Commands;
+
+/// <summary><c>repshift show --text "..."</c>: each token's score at every reduction and where it was removed.</summary>
+internal static class ShowCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var text = new Option<string>("--text") { Description = "The text to trace", Required = true };
+        var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
+        var command = new Command("show", """
+            Show what a compression plan does to one text: every token with its score at each reduction
+            layer and whether it was kept, or dropped, merged or fused after which layer.
+            A summary (kept tokens, share of dense work) goes to stderr.
+            Example: repshift show --text "The quick brown fox jumps over the lazy dog" --prune-at 1 --keep 0.5 --metric norm
+            """);
+        command.Options.Add(text);
+        command.Options.Add(json);
+        common.AddTo(command);
+        command.SetAction(r =>
+        {
+            var embedder = common.CreateEmbedder(r);
+            var report = TokenFateReport.Trace(embedder, r.GetValue(text)!);
+            if (report.Truncated) Console.Error.WriteLine($"warning: the text was truncated to {embedder.Options.MaxTokens} tokens (--max-tokens)");
+            if (r.GetValue(json)) WriteJson(report);
+            else if (Console.IsOutputRedirected) WritePlain(report);
+            else AnsiConsole.Write(Table(report));
+            var plan = report.Plan;
+            string fused = report.FinalRows > report.Kept ? $" plus {report.FinalRows - report.Kept} fused" : "";
+            string layers = report.ReductionLayers.Length == 1 ? "layer" : "layers";
+            Console.Error.WriteLine($"{report.Kept} of {report.InputTokens} tokens kept{fused} ({plan.Metric}, {Name(plan.Mode)} after {layers} {string.Join(",", report.ReductionLayers)}); "
+                + $"{report.TokenLayers} token-layers, {100.0 * report.WorkShare:F1}% of dense");
+            return 0;
+        });
+        return command;
+    }
+
+    private static void WriteJson(TokenFateReport report)
+    {
+        var tokens = report.Tokens.Select(t => new
+        {
+            position = t.Position,
+            token = t.Token,
+            scores = Scores(report, t),
+            fate = Name(t.Fate),
+            layer = t.Layer,
+            size = t.Size,
+        });
+        Cli.WriteJson(new { tokens, kept = report.Kept, input_tokens = report.InputTokens, token_layers = report.TokenLayers, layers = report.Layers });
+    }
+
+    /// <summary>Layer → score, only where the token was scored (JSON has no NaN).</summary>
+    private static Dictionary<string, float> Scores(TokenFateReport report, TokenFate t)
+    {
+        var scores = new Dictionary<string, float>();
+        for (int k = 0; k < report.ReductionLayers.Length; k++)
+            if (!float.IsNaN(t.Scores[k])) scores[report.ReductionLayers[k].ToString(CultureInfo.InvariantCulture)] = t.Scores[k];
+        return scores;
+    }
+
+    private static string Name<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static string Fate(TokenFate t) => t.Fate == TokenFateKind.Kept
+        ? t.Protected ? "kept (protected)" : t.Size > 1 ? $"kept (stands for {t.Size:0})" : "kept"
+        : $"{Name(t.Fate)} after layer {t.Layer}";
+
+    private static string Score(float v) => float.IsNaN(v) ? "-" : v.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static string[] Header(TokenFateReport report) =>
+        ["#", "token", .. report.ReductionLayers.Select(l => $"score@{l}"), "fate"];
+
+    private static string[] Cells(TokenFateReport report, TokenFate t) =>
+        [t.Position.ToString(CultureInfo.InvariantCulture), t.Token, .. t.Scores.Select(Score), Fate(t)];
+
+    /// <summary>Plain aligned columns for pipes and files: numbers right-aligned, no escape codes.</summary>
+    private static void WritePlain(TokenFateReport report)
+    {
+        var rows = new List<string[]> { Header(report) };
+        rows.AddRange(report.Tokens.Select(t => Cells(report, t)));
+        int columns = rows[0].Length;
+        var width = new int[columns];
+        foreach (var row in rows)
+            for (int c = 0; c < columns; c++) width[c] = Math.Max(width[c], row[c].Length);
+        foreach (var row in rows)
+        {
+            var cells = new string[columns];
+            for (int c = 0; c < columns; c++)
+            {
+                bool left = c == 1 || c == columns - 1;
+                cells[c] = c == columns - 1 ? row[c] : left ? row[c].PadRight(width[c]) : row[c].PadLeft(width[c]);
+            }
+            Console.Out.WriteLine(string.Join("  ", cells));
+        }
+    }
+
+    private static Table Table(TokenFateReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        var header = Header(report);
+        for (int c = 0; c < header.Length; c++)
+        {
+            var column = new TableColumn(Markup.Escape(header[c]));
+            if (c != 1 && c != header.Length - 1) column.RightAligned();
+            table.AddColumn(column);
+        }
+        foreach (var t in report.Tokens)
+        {
+            string style = t.Fate switch
+            {
+                TokenFateKind.Kept => "green",
+                TokenFateKind.Dropped => "dim red",
+                _ => "yellow",
+            };
+            // Tokens such as [CLS] are markup syntax, so every cell is escaped.
+            table.AddRow(Cells(report, t).Select(cell => new Markup($"[{style}]{Markup.Escape(cell)}[/]")).ToArray());
+        }
+        return table;
+    }
+}
