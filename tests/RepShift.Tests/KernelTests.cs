@@ -141,3 +141,34 @@ public class KernelTests
         return a;
     }
 }
+
+/// <summary>A row's result must not depend on its address: the same values at every float offset give the same bits.</summary>
+public class AlignmentInvarianceTests
+{
+    [Fact]
+    public void ReductionsAndLayerNormIgnoreTheAddress()
+    {
+        var rng = new Random(21);
+        const int dim = 384;
+        var values = KernelTests.Random(rng, dim, scale: 3);
+        var gamma = KernelTests.Random(rng, dim);
+        var beta = KernelTests.Random(rng, dim);
+        float[]? firstNorm = null;
+        float? firstSum = null, firstDot = null;
+        for (int offset = 0; offset < 8; offset++)
+        {
+            var buffer = new float[dim + 8];
+            values.CopyTo(buffer, offset);
+            var row = buffer.AsSpan(offset, dim);
+            float sum = Kernels.Reductions.Sum(row), dot = Kernels.Reductions.Dot(row, gamma);
+            Kernels.LayerNorm.ApplyRow(row, gamma, beta, 1e-12f);
+            firstSum ??= sum;
+            firstDot ??= dot;
+            firstNorm ??= row.ToArray();
+            Assert.Equal(firstSum.Value, sum);
+            Assert.Equal(firstDot.Value, dot);
+            Assert.Equal(firstNorm, row.ToArray());
+        }
+        Assert.Equal(values.Select(v => (double)v).Sum(), firstSum!.Value, 3);
+    }
+}

@@ -93,7 +93,7 @@ internal static class SweepCommand
         sb.AppendLine();
         sb.AppendLine($"Command: `./repshift sweep{(limit is int l ? $" --limit {l}" : "")}` ({took.TotalMinutes:F0} min on this machine, {Environment.ProcessorCount} threads). "
             + "SICK: all pairs, Spearman × 100. BBC: headline → article retrieval over all articles at 256 tokens, MRR@10 and recall@1 × 100. "
-            + "*work* = token-layers processed / (tokens × layers). *speed* = dense RepShift's time on the BBC texts (queries + articles) / this plan's, dense re-timed every six plans.");
+            + "*work* = token-layers processed / (tokens × layers). *speed* = dense RepShift's time on the BBC texts (queries + articles) / this plan's, dense re-timed every eight plans.");
         sb.AppendLine();
         var dense = rows[0];
         foreach (var group in rows.Skip(1).GroupBy(x => x.Group))

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using RepShift.Kernels;
 using RepShift.Tokens;
 
 namespace RepShift.Compression;
@@ -156,7 +157,7 @@ internal static class Reducer
                 int target = -1;
                 foreach (int j in b)
                 {
-                    float sim = TensorPrimitives.CosineSimilarity(batch.Row(start + i), batch.Row(start + j));
+                    float sim = Reductions.Cosine(batch.Row(start + i), batch.Row(start + j));
                     if (sim > best) { best = sim; target = j; }
                 }
                 edges.Add((best, i, target));

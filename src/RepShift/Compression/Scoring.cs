@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using RepShift.Kernels;
 
 namespace RepShift.Compression;
 
@@ -32,23 +33,31 @@ public static class Scoring
             }
             float s = distance switch
             {
-                ShiftDistance.L2 => TensorPrimitives.Norm(delta),
-                ShiftDistance.L1 => TensorPrimitives.SumOfMagnitudes<float>(delta),
-                _ => 1f - TensorPrimitives.CosineSimilarity(b, after),
+                ShiftDistance.L2 => Reductions.Norm(delta),
+                ShiftDistance.L1 => SumOfMagnitudes(delta),
+                _ => 1f - Reductions.Cosine(b, after),
             };
             if (relative && distance != ShiftDistance.Cosine)
             {
-                float n = distance == ShiftDistance.L2 ? TensorPrimitives.Norm(b) : TensorPrimitives.SumOfMagnitudes<float>(b);
+                float n = distance == ShiftDistance.L2 ? Reductions.Norm(b) : SumOfMagnitudes(b);
                 s = n > 0 ? s / n : 0;
             }
             scores[r] = s;
         }
     }
 
+    /// <summary>Σ|x| in a fixed order (see <see cref="Reductions"/>).</summary>
+    private static float SumOfMagnitudes(ReadOnlySpan<float> x)
+    {
+        float s = 0;
+        foreach (float v in x) s += MathF.Abs(v);
+        return s;
+    }
+
     /// <summary>L2 norm of each row.</summary>
     public static void Norm(ReadOnlySpan<float> states, int dim, Span<float> scores)
     {
-        for (int r = 0; r < scores.Length; r++) scores[r] = TensorPrimitives.Norm(states.Slice(r * dim, dim));
+        for (int r = 0; r < scores.Length; r++) scores[r] = Reductions.Norm(states.Slice(r * dim, dim));
     }
 
     /// <summary>

@@ -15,9 +15,9 @@ public static class LayerNorm
 
     public static void ApplyRow(Span<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)
     {
-        float mean = TensorPrimitives.Sum<float>(x) / x.Length;
+        float mean = Reductions.Sum(x) / x.Length;
         TensorPrimitives.Subtract(x, mean, x);
-        float variance = TensorPrimitives.SumOfSquares<float>(x) / x.Length;
+        float variance = Reductions.SumOfSquares(x) / x.Length;
         float inv = 1f / MathF.Sqrt(variance + eps);
         TensorPrimitives.Multiply(x, inv, x);
         TensorPrimitives.MultiplyAdd(x, gamma, beta, x);

@@ -186,7 +186,7 @@ public sealed class BertEncoder
             }
             if (Config.Normalize)
             {
-                float norm = TensorPrimitives.Norm<float>(v);
+                float norm = Reductions.Norm(v);
                 if (norm > 0) TensorPrimitives.Divide(v, norm, v);
             }
             result[s] = v;
