@@ -68,7 +68,13 @@ public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalE
         string label = plan.IsDense ? "dense" : Label(plan);
         double? spearman = null, sickShare = null, mrr = null, r1 = null, bbcShare = null, seconds = null;
         int layers = embedder.Encoder.Config.Layers;
-        if (sick != null && !(group == "scorers: drop after layer 0, keep 0.5"))
+        if (sick != null && !plan.IsDense && plan.MinLength > LongestSickSentence(e))
+        {
+            // No sentence reaches the minimum length, so every embedding is the dense one (tested): reuse dense.
+            spearman = Dense.Spearman;
+            sickShare = Dense.SickWorkShare;
+        }
+        else if (sick != null && group != "scorers: drop after layer 0, keep 0.5")
         {
             var s = sick.Run(e);
             spearman = 100 * s.Spearman;
@@ -86,6 +92,10 @@ public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalE
         progress?.Report($"{group} | {label}: SICK {spearman:F2} (work {sickShare:P0}), BBC MRR@10 {mrr:F2} R@1 {r1:F2} (work {bbcShare:P0}, {seconds:F1} s)");
         return new SweepRow(group, label, plan, spearman, sickShare, mrr, r1, bbcShare, seconds, null);
     }
+
+    private int? _longestSick;
+
+    private int LongestSickSentence(TextEmbedder e) => _longestSick ??= sick!.Sentences.Max(x => e.Tokenize(x).Ids.Length);
 
     public static string Label(CompressionPlan p) =>
         $"{p.Metric}, {p.Mode.ToString().ToLowerInvariant()} after {string.Join(",", p.PruneAt)}, keep {p.Keep:0.##}"
