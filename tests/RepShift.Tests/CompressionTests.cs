@@ -253,3 +253,21 @@ public class CompressionTests
         Assert.Equal(m, ScoreMetric.Parse(m.ToString()));
     }
 }
+
+public class PresetTests
+{
+    [Theory]
+    [InlineData("none")]
+    [InlineData("balanced")]
+    [InlineData("fast")]
+    public void PresetsAreValidForTheEmbeddedModel(string name)
+    {
+        var plan = Presets.Get(name);
+        plan.Validate(6, "all-MiniLM-L6-v2");
+        Assert.Equal(name == "none", plan.IsDense);
+    }
+
+    [Fact]
+    public void UnknownPresetIsAClearError() =>
+        Assert.Contains("unknown preset 'turbo'", Assert.Throws<RepShiftException>(() => Presets.Get("turbo")).Message);
+}
