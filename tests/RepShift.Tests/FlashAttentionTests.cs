@@ -337,3 +337,15 @@ public class FlashAttentionTests
         };
     }
 }
+
+public class AttentionShapeErrorTests
+{
+    [Fact]
+    public void HiddenSizeTheHeadCountDoesNotDivideIsAClearError()
+    {
+        var config = new Models.BertConfig { VocabSize = 10, Hidden = 30, Layers = 1, Heads = 4, Intermediate = 8, MaxPositions = 8 };
+        var e = Assert.Throws<ModelFormatException>(() => config.Validate("odd.json"));
+        Assert.Contains("hidden size 30 is not divisible by the head count 4", e.Message);
+        Assert.Contains("odd.json", e.Message);
+    }
+}
