@@ -271,3 +271,14 @@ public class PresetTests
     public void UnknownPresetIsAClearError() =>
         Assert.Contains("unknown preset 'turbo'", Assert.Throws<RepShiftException>(() => Presets.Get("turbo")).Message);
 }
+
+public class CalibrationTests
+{
+    [Fact]
+    public void SelfRetrievalSplitsTheFirstSentenceFromTheRest()
+    {
+        var (q, d) = Calibration.SplitFirstSentence(["Shares rise\n\nMarkets were up. Banks gained.", "No sentence end here", "Why? Because.", "."]);
+        Assert.Equal(["Shares rise", "Why?"], q);
+        Assert.Equal(["Markets were up. Banks gained.", "Because."], d);
+    }
+}

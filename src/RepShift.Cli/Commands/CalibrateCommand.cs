@@ -18,8 +18,9 @@ internal static class CalibrateCommand
         var json = new Option<bool>("--json") { Description = "Print the chosen trial as one JSON object on stdout" };
         var command = new Command("calibrate", """
             Choose a compression plan for this model, training-free and label-free: ranks token scorers, tries
-            drop/fuse/merge over a grid of schedules and keep ratios, measures each against the dense embeddings
-            (mean cosine, 10-NN overlap) and its share of the token-layer work, prefers plans whose neighbours on
+            drop/fuse/merge over a grid of schedules and keep ratios, and scores each by self-retrieval (each
+            text's first sentence, embedded dense, must find the rest of the text, embedded under the plan,
+            among all others: MRR@10) and its share of the token-layer work; prefers plans whose neighbours on
             the grid hold up too, and times the best candidates against dense until one reaches the target.
             Writes the plan for --plan FILE.
             Example: repshift calibrate --data ../shared/data/bbc-news --target-speedup 1.5 --output bbc-plan.json
@@ -39,9 +40,9 @@ internal static class CalibrateCommand
                 throw new RepShiftException($"no plan reached {r.GetValue(target):F2}× dense with acceptable fidelity; try a lower --target-speedup (best timed: "
                     + string.Join(", ", report.Trials.Where(t => t.Speedup != null).Select(t => $"{Calibration.Describe(t.Plan)} {t.Speedup:F2}×")) + ")");
             chosen.Plan.Save(r.GetValue(output)!);
-            Console.Error.WriteLine($"chose {Calibration.Describe(chosen.Plan)}: {chosen.Speedup:F2}× dense, work {chosen.WorkShare:P0}, mean cosine {chosen.Fidelity.MeanCosine:F4}, kNN@10 {chosen.Fidelity.Knn10Overlap:P0} → {r.GetValue(output)}");
+            Console.Error.WriteLine($"chose {Calibration.Describe(chosen.Plan)}: {chosen.Speedup:F2}× dense, work {chosen.WorkShare:P0}, self-retrieval MRR@10 {chosen.SelfMrr:P2}, mean cosine {chosen.Fidelity.MeanCosine:F4}, kNN@10 {chosen.Fidelity.Knn10Overlap:P0} → {r.GetValue(output)}");
             if (r.GetValue(json))
-                Cli.WriteJson(new { plan = r.GetValue(output), speedup = chosen.Speedup, work_share = chosen.WorkShare, mean_cosine = chosen.Fidelity.MeanCosine, knn10_overlap = chosen.Fidelity.Knn10Overlap, trials = report.Trials.Count });
+                Cli.WriteJson(new { plan = r.GetValue(output), speedup = chosen.Speedup, work_share = chosen.WorkShare, self_mrr10 = chosen.SelfMrr, mean_cosine = chosen.Fidelity.MeanCosine, knn10_overlap = chosen.Fidelity.Knn10Overlap, trials = report.Trials.Count });
             return 0;
         });
         return command;
