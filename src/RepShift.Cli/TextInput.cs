@@ -1,4 +1,5 @@
 using System.Text;
+using RepShift.Evaluation;
 
 namespace RepShift.Cli;
 
@@ -9,7 +10,8 @@ internal static class TextInput
 
     public static List<string> ReadLines(string path)
     {
-        using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput(), StrictUtf8) : OpenFile(path);
+        if (path != "-") return [.. Utf8File.ReadLines(path)];
+        using var reader = new StreamReader(Console.OpenStandardInput(), StrictUtf8);
         var lines = new List<string>();
         try
         {
@@ -17,27 +19,8 @@ internal static class TextInput
         }
         catch (DecoderFallbackException e)
         {
-            throw new RepShiftException($"{(path == "-" ? "standard input" : path)}: line {lines.Count + 1} is not valid UTF-8 ({e.Message})");
+            throw new RepShiftException($"standard input: line {lines.Count + 1} is not valid UTF-8 ({e.Message})");
         }
         return lines;
-    }
-
-    /// <summary>Reads a whole text file strictly as UTF-8.</summary>
-    public static string ReadAll(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path, StrictUtf8);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new RepShiftException($"{path}: not valid UTF-8 ({e.Message})");
-        }
-    }
-
-    private static StreamReader OpenFile(string path)
-    {
-        if (!File.Exists(path)) throw new RepShiftException($"input file '{path}' not found");
-        return new StreamReader(path, StrictUtf8);
     }
 }
