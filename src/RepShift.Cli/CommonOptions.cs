@@ -9,7 +9,8 @@ internal sealed class CommonOptions
 {
     public readonly Option<string?> Model = new("--model") { Description = "Model: 'all-MiniLM-L6-v2' (embedded, default), a Hugging Face model folder, or an .onnx file with vocab.txt beside it" };
     public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Tokens per text incl. [CLS]/[SEP]; longer texts are truncated", DefaultValueFactory = _ => 256 };
-    public readonly Option<int> Batch = new("--batch") { Description = "Texts per packed batch", DefaultValueFactory = _ => 32 };
+    public readonly Option<int> Batch = new("--batch") { Description = "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
+    public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most tokens per packed batch: short texts share big batches, long ones bound the scratch memory", DefaultValueFactory = _ => new EmbedderOptions().BatchTokens };
     public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     public readonly Option<AttentionKind> Attention = new("--attention") { Description = "Attention kernel: flash (tiled, O(N) memory) or naive (materialises N×N)", DefaultValueFactory = _ => new EmbedderOptions().Attention };
 
@@ -30,6 +31,7 @@ internal sealed class CommonOptions
         command.Options.Add(Model);
         command.Options.Add(MaxTokens);
         command.Options.Add(Batch);
+        command.Options.Add(BatchTokens);
         command.Options.Add(Threads);
         command.Options.Add(Attention);
         if (!compression) return;
@@ -40,6 +42,7 @@ internal sealed class CommonOptions
     {
         MaxTokens = r.GetValue(MaxTokens),
         BatchSize = r.GetValue(Batch),
+        BatchTokens = r.GetValue(BatchTokens),
         Attention = r.GetValue(Attention),
         Compression = Plan(r),
     };

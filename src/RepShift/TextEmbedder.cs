@@ -47,42 +47,61 @@ public sealed class TextEmbedder
     public TokenizedText Tokenize(string text) => Tokenizer.Encode(text, Options.MaxTokens);
 
     /// <summary>
-    /// Embeds <paramref name="texts"/> in batches of <see cref="EmbedderOptions.BatchSize"/> under
-    /// <paramref name="plan"/> (default: <see cref="EmbedderOptions.Compression"/>); <paramref name="progress"/>
-    /// receives the count of texts done.
+    /// Embeds <paramref name="texts"/> in packed batches of at most <see cref="EmbedderOptions.BatchSize"/> texts and
+    /// <see cref="EmbedderOptions.BatchTokens"/> tokens, in order, under <paramref name="plan"/> (default:
+    /// <see cref="EmbedderOptions.Compression"/>); <paramref name="progress"/> receives the count of texts done.
     /// </summary>
     public EmbeddingResult Embed(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
     {
-        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
-        plan ??= Options.Compression;
         for (int i = 0; i < texts.Count; i++)
         {
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
             if (string.IsNullOrWhiteSpace(texts[i])) throw new RepShiftException($"text {i} is empty: there is nothing to embed; remove it or give it some words");
         }
-        var vectors = new float[texts.Count][];
-        var tokens = new int[texts.Count];
-        var tokenLayers = new int[texts.Count];
+        var ids = new int[texts.Count][];
         int truncated = 0;
-        var batch = new List<int[]>(Options.BatchSize);
-        for (int start = 0; start < texts.Count; start += Options.BatchSize)
+        for (int i = 0; i < texts.Count; i++)
         {
-            cancellation.ThrowIfCancellationRequested();
-            int end = Math.Min(texts.Count, start + Options.BatchSize);
-            batch.Clear();
-            for (int i = start; i < end; i++)
-            {
-                var t = Tokenize(texts[i]);
-                if (t.Truncated) truncated++;
-                tokens[i] = t.Ids.Length;
-                batch.Add(t.Ids);
-            }
-            var output = Encoder.Encode(batch, plan);
-            output.Embeddings.CopyTo(vectors, start);
-            output.TokenLayers.CopyTo(tokenLayers, start);
-            progress?.Report(end);
+            var t = Tokenize(texts[i]);
+            if (t.Truncated) truncated++;
+            ids[i] = t.Ids;
         }
-        return new EmbeddingResult(vectors, tokens, tokenLayers, truncated);
+        var (vectors, tokenLayers) = EmbedIds(ids, progress, cancellation, plan);
+        return new EmbeddingResult(vectors, Array.ConvertAll(ids, x => x.Length), tokenLayers, truncated);
+    }
+
+    /// <summary>
+    /// Embeds token id sequences (each already [CLS] … [SEP]) in order, in packed batches of at most
+    /// <see cref="EmbedderOptions.BatchSize"/> sequences and <see cref="EmbedderOptions.BatchTokens"/> tokens; returns the
+    /// vectors and the token-layers each sequence took.
+    /// </summary>
+    public (float[][] Vectors, int[] TokenLayers) EmbedIds(IReadOnlyList<int[]> ids, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
+    {
+        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
+        plan ??= Options.Compression;
+        var vectors = new float[ids.Count][];
+        var tokenLayers = new int[ids.Count];
+        var batch = new List<int[]>();
+        int start = 0, batchTokens = 0;
+        for (int i = 0; i <= ids.Count; i++)
+        {
+            bool full = i == ids.Count || batch.Count == Options.BatchSize || batchTokens + ids[i].Length > Options.BatchTokens;
+            if (batch.Count > 0 && full)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var output = Encoder.Encode(batch, plan);
+                output.Embeddings.CopyTo(vectors, start);
+                output.TokenLayers.CopyTo(tokenLayers, start);
+                progress?.Report(i);
+                batch.Clear();
+                start = i;
+                batchTokens = 0;
+            }
+            if (i == ids.Count) break;
+            batch.Add(ids[i]);
+            batchTokens += ids[i].Length;
+        }
+        return (vectors, tokenLayers);
     }
 
     /// <summary>Embeds one text.</summary>

@@ -69,6 +69,35 @@ public class EncoderTests
     }
 
     [Fact]
+    public void BatchesAreFormedByTokenCountWithoutChangingResults()
+    {
+        var texts = Texts.Concat(Texts.Select(t => t + " " + t)).ToList();
+        var ids = texts.Select(t => Embedder.Value.Tokenize(t).Ids).ToList();
+        var whole = Embedder.Value.Embed(texts);
+        // A budget below the longest text: that text goes alone, the others share batches up to the budget.
+        int budget = ids.Max(x => x.Length) - 1;
+        var byTokens = new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchTokens = budget });
+        var batches = new List<int>();
+        var result = byTokens.Embed(texts, new SyncProgress(batches.Add));
+        for (int i = 0; i < texts.Count; i++) Assert.Equal(whole.Vectors[i], result.Vectors[i]);
+        Assert.Equal(whole.TokenLayers, result.TokenLayers);
+        Assert.Equal(texts.Count, batches[^1]);
+        for (int b = 0; b < batches.Count; b++)
+        {
+            int from = b == 0 ? 0 : batches[b - 1];
+            int sum = ids.Skip(from).Take(batches[b] - from).Sum(x => x.Length);
+            Assert.True(batches[b] - from == 1 || sum <= budget, $"batch {b} holds {sum} tokens, budget {budget}");
+            if (batches[b] < texts.Count) Assert.True(sum + ids[batches[b]].Length > budget, $"batch {b} closed early");
+        }
+        Assert.Contains("--batch-tokens", Assert.Throws<RepShiftException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchTokens = 0 })).Message);
+    }
+
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    [Fact]
     public void EmbeddingsAreNormalisedAndMeaningful()
     {
         var v = Embedder.Value.Embed(["A man is playing a guitar.", "Someone plays an instrument.", "The stock market fell sharply today."]).Vectors;

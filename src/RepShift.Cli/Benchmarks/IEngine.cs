@@ -6,14 +6,29 @@ internal interface IEngine : IDisposable
     string Name { get; }
 
     void Embed(IReadOnlyList<int[]> batch);
+
+    /// <summary>Embeds one round of batches; an engine that forms its own batches may regroup them.</summary>
+    void EmbedRound(IReadOnlyList<List<int[]>> batches)
+    {
+        foreach (var b in batches) Embed(b);
+    }
 }
 
-/// <summary>RepShift's encoder on packed batches.</summary>
-internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift", Compression.CompressionPlan? plan = null) : IEngine
+/// <summary>
+/// RepShift's encoder on packed batches. With <paramref name="ownBatches"/> it regroups each round's texts
+/// into its own batches by token count (<see cref="EmbedderOptions.BatchTokens"/>), as <see cref="TextEmbedder.Embed"/> does.
+/// </summary>
+internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift", Compression.CompressionPlan? plan = null, bool ownBatches = false) : IEngine
 {
     public string Name => name;
 
     public void Embed(IReadOnlyList<int[]> batch) => embedder.Encoder.Encode(batch, plan);
+
+    public void EmbedRound(IReadOnlyList<List<int[]>> batches)
+    {
+        if (ownBatches) embedder.EmbedIds([.. batches.SelectMany(b => b)], plan: plan ?? Compression.CompressionPlan.None);
+        else foreach (var b in batches) Embed(b);
+    }
 
     public void Dispose() { }
 }

@@ -22,19 +22,22 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 };
         var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var profile = new Option<bool>("--profile") { Description = "Print where RepShift's time goes, by encoder stage" };
+        var memory = new Option<bool>("--memory") { Description = "Also measure each engine's peak resident memory, each in a child process of its own (Linux)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
         var command = new Command("bench", """
             Compare engines on the same pre-tokenized batches in one run: batches are split into rounds and the
             engines take turns, the order rotating each round, so load drifts hit all engines alike. ONNX Runtime
             runs the same ONNX model with batches padded to their longest member (as users run it); RepShift packs.
-            Reports texts/s, tokens/s and the ratio to ONNX Runtime. Workloads: sick (6,077 distinct sentences,
+            Reports texts/s, tokens/s and the ratio to ONNX Runtime; with --memory also each engine's peak resident
+            memory, measured in a child process per engine (whole process, and while embedding). Workloads: sick (6,077 distinct sentences,
             batch 64), bbc-256 and bbc-512 (2,225 BBC articles truncated to 256/512 tokens, batch 16).
             Example: repshift bench --workloads sick --json
             """);
-        foreach (var o in new Option[] { workloads, data, engines, presets, limit, rounds, ortThreads, profile, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { workloads, data, engines, presets, limit, rounds, ortThreads, profile, memory, json }) command.Options.Add(o);
         common.AddTo(command, compression: false);
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchAttentionCommand.Create());
+        command.Subcommands.Add(BenchMemoryProbeCommand.Create());
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);
@@ -52,13 +55,15 @@ internal static class BenchCommand
                 var embedder = new TextEmbedder(model, common.EmbedderOptions(r) with { MaxTokens = w.MaxTokens });
                 var ids = w.Texts.Select(t => embedder.Tokenize(t).Ids).ToList();
                 int batch = r.GetResult(common.Batch) is { Implicit: false } ? r.GetValue(common.Batch) : w.BatchSize;
+                // RepShift takes the same batches as ONNX Runtime unless --batch-tokens asks it to form its own by token count.
+                bool ownBatches = r.GetResult(common.BatchTokens) is { Implicit: false };
                 var list = new List<IEngine>();
-                if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder));
+                if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder, ownBatches: ownBatches));
                 foreach (var p in presetNames)
                 {
                     var plan = Presets.Get(p);
                     plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
-                    list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan));
+                    list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan, ownBatches));
                 }
                 if (onnx != null) list.Add(new OnnxRuntimeEngine(new OnnxRuntimeEncoder(onnx, r.GetValue(ortThreads))));
                 var profileData = r.GetValue(profile) ? embedder.Encoder.Profile = new EncoderProfile() : null;
@@ -67,8 +72,11 @@ internal static class BenchCommand
                 embedder.Encoder.Profile = null;
                 foreach (var e in list) e.Dispose();
                 long tokens = ids.Sum(x => (long)x.Length);
+                // What padding to each batch's longest member costs ONNX Runtime (RepShift computes only real tokens).
+                long padded = ids.Chunk(batch).Sum(b => (long)b.Length * b.Max(x => x.Length));
                 var ort = timings.FirstOrDefault(t => t.Engine == "onnxruntime");
-                Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}, threads {Parallelism.Threads}, ONNX Runtime threads {r.GetValue(ortThreads)}");
+                Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}"
+                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {Parallelism.Threads}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
                 foreach (var t in timings)
                     Console.Error.WriteLine($"  {t.Engine,-22} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
                         + (ort != null && t != ort ? $"  {ort.Seconds / t.Seconds:F2}× ONNX Runtime" : ""));
@@ -78,13 +86,25 @@ internal static class BenchCommand
                     foreach (var (stage, seconds) in profileData.Totals)
                         Console.Error.WriteLine($"    {stage,-16} {seconds,8:F3} s {100 * seconds / total,5:F1}%");
                 }
+                IReadOnlyList<EngineMemory> memoryData = [];
+                if (r.GetValue(memory))
+                {
+                    Console.Error.WriteLine($"  peak memory, one child process per engine:");
+                    memoryData = MemoryProbe.Run([.. timings.Select(t => t.Engine)], ids, batch, ownBatches ? embedder.Options.BatchTokens : null, Parallelism.Threads, r.GetValue(ortThreads), w.MaxTokens, r.GetValue(common.Model));
+                    var ortMemory = memoryData.FirstOrDefault(m => m.Engine == "onnxruntime");
+                    foreach (var m in memoryData)
+                        Console.Error.WriteLine($"  {m.Engine,-22} peak {Mb(m.PeakBytes),7:F0} MB   while embedding {Mb(m.EmbedPeakBytes),7:F0} MB   after loading {Mb(m.LoadedBytes),7:F0} MB"
+                            + (ortMemory != null && m != ortMemory ? $"  {(double)m.PeakBytes / ortMemory.PeakBytes:F2}× ONNX Runtime's peak" : ""));
+                }
                 results.Add(new
                 {
                     name = w.Name,
                     texts = w.Texts.Count,
                     tokens,
                     max_tokens = w.MaxTokens,
+                    padded_tokens = padded,
                     batch,
+                    repshift_batch_tokens = ownBatches ? embedder.Options.BatchTokens : (int?)null,
                     engines = timings.Select(t => new
                     {
                         engine = t.Engine,
@@ -93,6 +113,14 @@ internal static class BenchCommand
                         tokens_per_s = t.TokensPerSecond,
                         vs_onnxruntime = ort == null ? (double?)null : ort.Seconds / t.Seconds,
                     }),
+                    memory = memoryData.Count == 0 ? null : memoryData.Select(m => new
+                    {
+                        engine = m.Engine,
+                        peak_bytes = m.PeakBytes,
+                        embed_peak_bytes = m.EmbedPeakBytes,
+                        loaded_bytes = m.LoadedBytes,
+                        peak_vs_onnxruntime = memoryData.FirstOrDefault(o => o.Engine == "onnxruntime") is { } o ? (double)m.PeakBytes / o.PeakBytes : (double?)null,
+                    }),
                 });
             }
             if (r.GetValue(json)) Cli.WriteJson(new { threads = Parallelism.Threads, ort_threads = r.GetValue(ortThreads), workloads = results });
@@ -100,6 +128,8 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    private static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -27,8 +27,10 @@ public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalE
         foreach (var m in new[] { "random", "norm", "mean-attn", "shift-mlp" })
             plans.Add(("scorers: drop after layer 0, keep 0.5", new CompressionPlan { Metric = m, PruneAt = [0], Keep = 0.5 }));
         var preset = new CompressionPlan { Metric = "norm", MinLength = 64 };
-        foreach (double k in new[] { 0.4, 0.5, 0.6 }) plans.Add(("presets", preset with { PruneAt = [0], Keep = k }));
+        foreach (double k in new[] { 0.4, 0.45, 0.5, 0.6 }) plans.Add(("presets", preset with { PruneAt = [0], Keep = k }));
         plans.Add(("presets", preset with { PruneAt = [1], Keep = 0.5 }));
+        // The scorer calibration picked (docs/RESULTS.md): inverted MLP shift after layer 1.
+        foreach (double k in new[] { 0.35, 0.4 }) plans.Add(("presets", preset with { Metric = "shift-mlp-inv", PruneAt = [1], Keep = k }));
         foreach (double k in new[] { 0.6, 0.7 }) plans.Add(("presets", preset with { PruneAt = [0, 2], Keep = k }));
         plans.Add(("presets", preset with { PruneAt = [0], Keep = 0.5, Mode = ReduceMode.Fuse }));
         plans.Add(("presets", preset with { PruneAt = [0], Keep = 0.5, Mode = ReduceMode.Merge }));

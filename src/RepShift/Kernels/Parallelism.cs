@@ -2,13 +2,16 @@ namespace RepShift.Kernels;
 
 /// <summary>
 /// The one place kernels go parallel. Every kernel splits its work into independent items and calls
-/// <see cref="For"/>; the degree of parallelism is a process-wide setting (<c>--threads</c>).
+/// <see cref="For"/>, which runs them on one persistent <see cref="WorkerPool"/>; the degree of
+/// parallelism is a process-wide setting (<c>--threads</c>).
 /// </summary>
 public static class Parallelism
 {
+    private static readonly object Gate = new();
     private static int _threads = Environment.ProcessorCount;
+    private static WorkerPool? _pool;
 
-    /// <summary>Worker count used by all kernels; defaults to the number of logical cores.</summary>
+    /// <summary>Worker count used by all kernels (the calling thread included); defaults to the number of logical cores.</summary>
     public static int Threads
     {
         get => _threads;
@@ -24,6 +27,22 @@ public static class Parallelism
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+        Pool().For(count, body);
+    }
+
+    /// <summary>The pool for the current thread count, replaced (the old workers exit) when the setting changes.</summary>
+    private static WorkerPool Pool()
+    {
+        var pool = Volatile.Read(ref _pool);
+        if (pool != null && pool.Threads == _threads) return pool;
+        lock (Gate)
+        {
+            if (_pool == null || _pool.Threads != _threads)
+            {
+                _pool?.Dispose();
+                _pool = new WorkerPool(_threads);
+            }
+            return _pool;
+        }
     }
 }

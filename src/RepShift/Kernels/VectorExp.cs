@@ -7,8 +7,8 @@ namespace RepShift.Kernels;
 /// 2^x on eight floats, for softmax weights. x = n + r with n = round(x) and |r| ≤ ½; 2^r is a degree-6
 /// polynomial interpolating 2^r at the Chebyshev nodes of [−½, ½] (max relative error 2.6e-9 in exact
 /// arithmetic, about 1e-7 ≈ 1–2 ulp once evaluated in fp32), and 2^n is added straight into the exponent bits.
-/// Inputs below −126 give exactly 0 (−∞ included: padded keys); valid for x valid for x &lt; 128lt; 127, and every caller
-/// passes x ≤ 0 up to rounding (a score minus its row maximum or its log-sum-exp).
+/// Inputs below −126 give exactly 0 (−∞ included: padded keys); valid for x &lt; 128. Softmax passes x ≤ 0 up to
+/// rounding (a score minus its row maximum or its log-sum-exp); GELU's erf passes −x²·log₂e.
 /// </summary>
 internal static class VectorExp
 {
