@@ -14,18 +14,19 @@ namespace RepShift.Models;
 /// </summary>
 public sealed class BertEncoder
 {
-    private readonly BertWeights _weights;
+    private readonly Embeddings _embeddings;
     private readonly BertLayer[] _layers;
     private readonly ConcurrentBag<EncoderWorkspace> _workspaces = [];
 
     public BertEncoder(BertWeights weights, string source = "model")
     {
         weights.Validate(source);
-        _weights = weights;
+        // Only the embeddings are kept from the weights, not the layer matrices: the layers hold those packed.
+        _embeddings = new Embeddings(weights.Config, weights.WordEmbeddings, weights.PositionEmbeddings, weights.TokenTypeEmbeddings, weights.EmbeddingNormGamma, weights.EmbeddingNormBeta);
         _layers = Array.ConvertAll(weights.Layers, l => new BertLayer(l, weights.Config));
     }
 
-    public BertConfig Config => _weights.Config;
+    public BertConfig Config => _embeddings.Config;
 
     /// <summary>When set, stage timings are added to it.</summary>
     public EncoderProfile? Profile { get; set; }
@@ -140,9 +141,9 @@ public sealed class BertEncoder
     {
         var c = Config;
         int d = c.Hidden;
-        var word = _weights.WordEmbeddings;
-        var pos = _weights.PositionEmbeddings;
-        var type = _weights.TokenTypeEmbeddings;
+        var word = _embeddings.Word;
+        var pos = _embeddings.Position;
+        var type = _embeddings.TokenType;
         for (int s = 0; s < ids.Count; s++)
         {
             var seq = ids[s];
@@ -156,7 +157,7 @@ public sealed class BertEncoder
                 if (type.Length > 0) TensorPrimitives.Add(row, type.AsSpan(0, d), row);
             }
         }
-        RowNorm(batch.HiddenArray, batch.Count, d, _weights.EmbeddingNormGamma, _weights.EmbeddingNormBeta, c.LayerNormEps);
+        RowNorm(batch.HiddenArray, batch.Count, d, _embeddings.NormGamma, _embeddings.NormBeta, c.LayerNormEps);
     }
 
     /// <summary>Pools each sequence (size-weighted mean, plus frozen states of dropped tokens, or [CLS]) and L2-normalises if the model asks for it.</summary>
@@ -204,4 +205,6 @@ public sealed class BertEncoder
             for (int r = r0; r < r1; r++) LayerNorm.ApplyRow(data.AsSpan(r * dim, dim), gamma, beta, eps);
         });
     }
+
+    private sealed record Embeddings(BertConfig Config, float[] Word, float[] Position, float[] TokenType, float[] NormGamma, float[] NormBeta);
 }

@@ -13,14 +13,16 @@ namespace RepShift.Models;
 /// </summary>
 internal sealed class BertLayer
 {
-    private readonly BertLayerWeights _w;
+    // Only the vectors are kept from the weights: the matrices live on packed, so the unpacked
+    // copies can be collected once the model bundle is dropped.
+    private readonly LayerVectors _w;
     private readonly BertConfig _c;
     private readonly PackedMatrix _qkv, _attnOut, _ffnIn, _ffnOut;
     private readonly float[] _qkvBias;
 
     public BertLayer(BertLayerWeights w, BertConfig c)
     {
-        _w = w;
+        _w = new LayerVectors(w.AttentionOutputBias, w.AttentionNormGamma, w.AttentionNormBeta, w.IntermediateBias, w.OutputBias, w.OutputNormGamma, w.OutputNormBeta);
         _c = c;
         int d = c.Hidden;
         // Q, K and V side by side: one GEMM with N = 3D instead of three.
@@ -140,4 +142,7 @@ internal sealed class BertLayer
         profile.Add(stage, mark);
         mark = Stopwatch.GetTimestamp();
     }
+
+    private sealed record LayerVectors(float[] AttentionOutputBias, float[] AttentionNormGamma, float[] AttentionNormBeta,
+        float[] IntermediateBias, float[] OutputBias, float[] OutputNormGamma, float[] OutputNormBeta);
 }
