@@ -35,6 +35,7 @@ internal static class BenchCommand
         common.AddTo(command, compression: false);
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchAttentionCommand.Create());
+        command.Subcommands.Add(BenchServeCommand.Create());
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);

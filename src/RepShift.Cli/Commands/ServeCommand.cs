@@ -17,9 +17,11 @@ internal static class ServeCommand
         public readonly Option<int> MaxInputs = new("--max-inputs") { Description = "Texts per request (more: 413)", DefaultValueFactory = _ => new ServeOptions().MaxInputs };
         public readonly Option<int> MaxChars = new("--max-chars") { Description = "Characters per text (more: 413); texts are also truncated to --max-tokens", DefaultValueFactory = _ => new ServeOptions().MaxCharacters };
 
-        public void AddTo(Command command)
+        /// <summary>Adds the options; <c>bench serve</c> measures both batching modes, so it leaves out --no-batching.</summary>
+        public void AddTo(Command command, bool batchingSwitch = true)
         {
-            foreach (var o in new Option[] { NoBatching, MaxDelay, Queue, MaxInputs, MaxChars }) command.Options.Add(o);
+            if (batchingSwitch) command.Options.Add(NoBatching);
+            foreach (var o in new Option[] { MaxDelay, Queue, MaxInputs, MaxChars }) command.Options.Add(o);
         }
 
         public ServeOptions Get(ParseResult r, int batch) => new()

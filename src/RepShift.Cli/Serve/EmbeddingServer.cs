@@ -16,6 +16,8 @@ namespace RepShift.Cli.Serve;
 /// </summary>
 internal sealed class EmbeddingServer
 {
+    public const string BatchHeader = "X-RepShift-Batch-Texts";
+
     private readonly TextEmbedder _embedder;
     private readonly ServeOptions _options;
     private readonly MicroBatcher _batcher;
@@ -106,6 +108,8 @@ internal sealed class EmbeddingServer
     private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, BatchedEmbeddings result)
     {
         response.ContentType = "application/json";
+        // Texts in the encoder batch this request ran in: shows micro-batching at work (bench serve averages it).
+        response.Headers[BatchHeader] = result.BatchTexts.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var json = new Utf8JsonWriter(response.Body);
         json.WriteStartObject();
         json.WriteString("object", "list");
