@@ -64,6 +64,7 @@ internal static class ServeCommand
             var app = EmbeddingServer.Create(embedder, options, b => b.WebHost.UseUrls(url));
             app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
                 $"serving {embedder.ModelName} on {string.Join(", ", app.Urls)} ({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}); Ctrl+C stops"));
+            app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine("stopping: no new connections; finishing the requests in flight"));
             app.Run();
             return 0;
         });
