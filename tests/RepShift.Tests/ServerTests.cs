@@ -181,6 +181,28 @@ public class ServerTests
     }
 
     [Fact]
+    public async Task RequestsWithTheSamePlanShareABatch()
+    {
+        using var gate = new Gate();
+        var (app, client) = await StartAsync(embed: gate.Wrap(Embedder.Value));
+        await using var _ = app;
+        var first = PostAsync(client, "{\"input\": \"held\"}");
+        gate.WaitUntilEntered();
+        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        var serverDefault = PostAsync(client, "{\"input\": \"server default\"}");
+        var dense = PostAsync(client, "{\"input\": \"explicitly dense\", \"repshift_preset\": \"none\"}");
+        var balanced = PostAsync(client, JsonSerializer.Serialize(new { input = LongText, repshift_preset = "balanced" }));
+        SpinWait.SpinUntil(() => batcher.Queued == 3, TimeSpan.FromSeconds(30));
+        gate.Open();
+        static async Task<string> BatchTexts(Task<HttpResponseMessage> response) => (await response).Headers.GetValues(EmbeddingServer.BatchHeader).Single();
+        Assert.Equal("1", await BatchTexts(first));
+        Assert.Equal("2", await BatchTexts(serverDefault));
+        Assert.Equal("2", await BatchTexts(dense));
+        Assert.Equal("1", await BatchTexts(balanced));
+        Assert.Equal(Embedder.Value.Embed("explicitly dense"), (await EmbedOverHttpAsync(client, "{\"input\": \"explicitly dense\"}"))[0]);
+    }
+
+    [Fact]
     public async Task ShutdownFinishesRequestsInFlight()
     {
         using var gate = new Gate();

@@ -21,15 +21,17 @@ internal sealed class EmbeddingServer
     private readonly TextEmbedder _embedder;
     private readonly ServeOptions _options;
     private readonly MicroBatcher _batcher;
-    private readonly Dictionary<string, CompressionPlan> _presets;
+    private readonly Dictionary<string, (string Key, CompressionPlan Plan)> _presets;
+    private readonly (string Key, CompressionPlan Plan) _serverPlan;
 
     private EmbeddingServer(TextEmbedder embedder, ServeOptions options, MicroBatcher batcher)
     {
         _embedder = embedder;
         _options = options;
         _batcher = batcher;
-        _presets = Presets.Names.ToDictionary(n => n, Presets.Get);
-        foreach (var plan in _presets.Values) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
+        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n)));
+        foreach (var (_, plan) in _presets.Values) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
+        _serverPlan = Keyed(embedder.Options.Compression);
     }
 
     /// <summary>
@@ -54,6 +56,9 @@ internal sealed class EmbeddingServer
         return app;
     }
 
+    /// <summary>Requests batch together when their plans act alike: any dense plan, or equal settings.</summary>
+    private static (string Key, CompressionPlan Plan) Keyed(CompressionPlan plan) => (plan.IsDense ? "dense" : (plan with { Model = null }).ToJson(), plan);
+
     private IResult Health() => Results.Json(new { status = "ok", model = _embedder.ModelName, dimensions = _embedder.Dimension, queued = _batcher.Queued });
 
     private IResult Models() => Results.Json(new { @object = "list", data = new[] { new { id = _embedder.ModelName, @object = "model", owned_by = "repshift" } } });
@@ -64,7 +69,7 @@ internal sealed class EmbeddingServer
         {
             var body = await ReadBodyAsync(context.Request, context.RequestAborted);
             var request = EmbeddingRequest.Parse(body, _embedder.ModelName, _embedder.Dimension, _options);
-            var (key, plan) = request.Preset is { } p ? (p, _presets[p]) : ("", _embedder.Options.Compression);
+            var (key, plan) = request.Preset is { } p ? _presets[p] : _serverPlan;
             var work = _batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
                 ?? throw new ApiError(StatusCodes.Status503ServiceUnavailable, "the server is busy: its queue is full; retry shortly", "server_error", code: "queue_full");
             BatchedEmbeddings result;
