@@ -37,7 +37,11 @@ internal sealed class MicroBatcher : IAsyncDisposable
     private readonly Channel<Job> _queue;
     // Taken from the queue but not yet run: requests of another plan wait here for a batch of their own.
     private readonly List<Job> _pending = [];
-    private readonly Task _worker;
+    // A thread of its own: the encoder call blocks for the whole batch, and HTTP needs the pool's threads meanwhile.
+    private readonly Thread _worker;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // A wait for the queue that timed out stays armed for the next one rather than piling up waiters.
+    private Task<bool>? _wait;
 
     public MicroBatcher(EmbedFunction embed, ServeOptions options)
     {
@@ -45,7 +49,8 @@ internal sealed class MicroBatcher : IAsyncDisposable
         _embed = embed;
         _options = options;
         _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _worker = Task.Run(RunAsync);
+        _worker = new Thread(Run) { IsBackground = true, Name = "repshift micro-batcher" };
+        _worker.Start();
     }
 
     /// <summary>Requests waiting in the queue (not counting those the worker holds).</summary>
@@ -65,19 +70,40 @@ internal sealed class MicroBatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _worker.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var reader = _queue.Reader;
-        while (_pending.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            Drain(reader);
-            if (_pending.Count == 0) continue;
-            if (_options.Batching) await WaitForCompanionsAsync(reader).ConfigureAwait(false);
-            Run(TakeBatch());
+            var reader = _queue.Reader;
+            while (_pending.Count > 0 || WaitToRead(Timeout.InfiniteTimeSpan))
+            {
+                Drain(reader);
+                if (_pending.Count == 0) continue;
+                if (_options.Batching) WaitForCompanions(reader);
+                Run(TakeBatch());
+            }
         }
+        catch (Exception e)
+        {
+            _stopped.TrySetException(e);
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>True when the queue may have requests; false when <paramref name="timeout"/> passed or the queue was completed.</summary>
+    private bool WaitToRead(TimeSpan timeout)
+    {
+        _wait ??= _queue.Reader.WaitToReadAsync().AsTask();
+        if (!_wait.Wait(timeout)) return false;
+        bool more = _wait.Result;
+        _wait = null;
+        return more;
     }
 
     /// <summary>Moves queued requests into <see cref="_pending"/>, answering those whose callers have gone.</summary>
@@ -94,22 +120,14 @@ internal sealed class MicroBatcher : IAsyncDisposable
     /// Waits until the oldest request's batch is full or it has waited <see cref="ServeOptions.MaxDelay"/> since it
     /// arrived: under load the worker was busy meanwhile and does not wait at all.
     /// </summary>
-    private async Task WaitForCompanionsAsync(ChannelReader<Job> reader)
+    private void WaitForCompanions(ChannelReader<Job> reader)
     {
         long deadline = _pending[0].Enqueued + (long)(_options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
         while (HeadBatchTexts() < _options.MaxBatchTexts)
         {
             long left = deadline - Stopwatch.GetTimestamp();
-            if (left <= 0) return;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-            try
-            {
-                if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) return;
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                return;
-            }
+            // Rounded up to whole milliseconds, the wait's resolution, so it does not spin.
+            if (left <= 0 || !WaitToRead(TimeSpan.FromMilliseconds(Math.Ceiling(left * 1000.0 / Stopwatch.Frequency)))) return;
             Drain(reader);
         }
     }
