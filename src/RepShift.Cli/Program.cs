@@ -11,6 +11,7 @@ var root = new RootCommand("""
       repshift similarity "A man is playing a guitar." "Someone plays an instrument."
       repshift verify --json
       repshift eval sts --data ../shared/data/sick/SICK.txt --format sick --json
+      repshift serve --port 8080
     """);
 root.Subcommands.Add(EmbedCommand.Create());
 root.Subcommands.Add(SimilarityCommand.Create());
@@ -20,4 +21,5 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CalibrateCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return Cli.Invoke(root, args);

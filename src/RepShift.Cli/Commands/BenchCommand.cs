@@ -37,6 +37,7 @@ internal static class BenchCommand
         common.AddTo(command, compression: false);
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchAttentionCommand.Create());
+        command.Subcommands.Add(BenchServeCommand.Create());
         command.Subcommands.Add(BenchMemoryProbeCommand.Create());
         command.SetAction(r =>
         {

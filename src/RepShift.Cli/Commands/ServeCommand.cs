@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using RepShift.Cli.Serve;
+
+namespace RepShift.Cli.Commands;
+
+/// <summary><c>repshift serve</c>: an OpenAI-compatible embeddings endpoint with micro-batching.</summary>
+internal static class ServeCommand
+{
+    /// <summary>Options of the server itself, shared with <c>bench serve</c>.</summary>
+    internal sealed class ServerOptions
+    {
+        public readonly Option<bool> NoBatching = new("--no-batching") { Description = "Run one encoder batch per request instead of gathering concurrent requests" };
+        public readonly Option<double> MaxDelay = new("--max-delay-ms") { Description = "How long the oldest waiting request may wait for others to join its batch", DefaultValueFactory = _ => 2 };
+        public readonly Option<int> Queue = new("--queue") { Description = "Requests that may wait for the encoder; more are answered 503", DefaultValueFactory = _ => new ServeOptions().QueueCapacity };
+        public readonly Option<int> MaxInputs = new("--max-inputs") { Description = "Texts per request (more: 413)", DefaultValueFactory = _ => new ServeOptions().MaxInputs };
+        public readonly Option<int> MaxChars = new("--max-chars") { Description = "Characters per text (more: 413); texts are also truncated to --max-tokens", DefaultValueFactory = _ => new ServeOptions().MaxCharacters };
+
+        /// <summary>Adds the options; <c>bench serve</c> measures both batching modes, so it leaves out --no-batching.</summary>
+        public void AddTo(Command command, bool batchingSwitch = true)
+        {
+            if (batchingSwitch) command.Options.Add(NoBatching);
+            foreach (var o in new Option[] { MaxDelay, Queue, MaxInputs, MaxChars }) command.Options.Add(o);
+        }
+
+        public ServeOptions Get(ParseResult r, int batch) => new()
+        {
+            Batching = !r.GetValue(NoBatching),
+            MaxDelay = TimeSpan.FromMilliseconds(r.GetValue(MaxDelay)),
+            MaxBatchTexts = batch,
+            QueueCapacity = r.GetValue(Queue),
+            MaxInputs = r.GetValue(MaxInputs),
+            MaxCharacters = r.GetValue(MaxChars),
+        };
+    }
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var server = new ServerOptions();
+        var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port", DefaultValueFactory = _ => 8080 };
+        var command = new Command("serve", """
+            Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
+            optional "model" (must be this server's model), "encoding_format" (float or base64: little-endian float32),
+            "repshift_preset" (none, balanced, fast; default: the server's --preset). GET /health, GET /v1/models.
+            Concurrent requests are gathered into encoder batches of up to --batch texts (--no-batching: one per request).
+            Ctrl+C or SIGTERM stops taking connections and finishes the requests in flight.
+            Example: repshift serve --port 8080 --preset balanced
+                     curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' -d '{"input":"hello"}'
+            """);
+        command.Options.Add(host);
+        command.Options.Add(port);
+        server.AddTo(command);
+        common.AddTo(command);
+        command.SetAction(r =>
+        {
+            int p = r.GetValue(port);
+            if (p is < 0 or > 65535) throw new RepShiftException($"--port {p} is out of range: use 0 to 65535");
+            var options = server.Get(r, r.GetValue(common.Batch));
+            var embedder = common.CreateEmbedder(r);
+            string url = $"http://{Authority(r.GetValue(host)!, p)}";
+            var app = EmbeddingServer.Create(embedder, options, b => b.WebHost.UseUrls(url));
+            app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
+                $"serving {embedder.ModelName} on {string.Join(", ", app.Urls)} ({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}); Ctrl+C stops"));
+            app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine("stopping: no new connections; finishing the requests in flight"));
+            app.Run();
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>host:port with IPv6 literals bracketed.</summary>
+    internal static string Authority(string host, int port) => host.Contains(':') && !host.StartsWith('[') ? $"[{host}]:{port}" : $"{host}:{port}";
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.AI;
+using RepShift.Compression;
+
+namespace RepShift.Extensions;
+
+/// <summary>
+/// RepShift as a Microsoft.Extensions.AI embedding generator, so MEAI and Semantic Kernel code switches to
+/// local embeddings by constructing this instead of a remote client. Thread-safe; vectors are exactly
+/// those of <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?)"/>.
+/// </summary>
+public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    /// <summary>
+    /// Key of <see cref="EmbeddingGenerationOptions.AdditionalProperties"/> that picks a compression preset
+    /// for one call (none, balanced, fast) instead of the generator's own.
+    /// </summary>
+    public const string PresetProperty = "repshift_preset";
+
+    private readonly EmbeddingGeneratorMetadata _metadata;
+
+    /// <summary>Loads the model named in <paramref name="options"/> (the embedded all-MiniLM-L6-v2 by default).</summary>
+    public RepShiftEmbeddingGenerator(RepShiftEmbeddingGeneratorOptions? options = null)
+        : this(Load(options ?? new RepShiftEmbeddingGeneratorOptions()))
+    {
+    }
+
+    /// <summary>Wraps an embedder that is already loaded; its options (length, batch, compression) apply.</summary>
+    public RepShiftEmbeddingGenerator(TextEmbedder embedder)
+    {
+        ArgumentNullException.ThrowIfNull(embedder);
+        Embedder = embedder;
+        _metadata = new EmbeddingGeneratorMetadata("repshift", providerUri: null, embedder.ModelName, embedder.Dimension);
+    }
+
+    /// <summary>The embedder doing the work (also reachable through <see cref="GetService"/>).</summary>
+    public TextEmbedder Embedder { get; }
+
+    /// <summary>
+    /// Embeds <paramref name="values"/> in order. <see cref="EmbeddingGenerationOptions.ModelId"/>, when set, must name
+    /// this generator's model and <see cref="EmbeddingGenerationOptions.Dimensions"/> its dimension: RepShift runs one
+    /// model and does not shorten vectors. Usage reports the tokens embedded (after truncation).
+    /// </summary>
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var texts = values as IReadOnlyList<string> ?? [.. values];
+        var plan = Plan(options);
+        // The encoder is CPU-bound and synchronous; running it on the pool keeps callers' threads (UI, request loops) free.
+        return Task.Run(() =>
+        {
+            var result = Embedder.Embed(texts, cancellation: cancellationToken, plan: plan);
+            var created = DateTimeOffset.UtcNow;
+            var embeddings = new GeneratedEmbeddings<Embedding<float>>(texts.Count)
+            {
+                Usage = new UsageDetails { InputTokenCount = result.TotalTokens, TotalTokenCount = result.TotalTokens },
+            };
+            foreach (var v in result.Vectors) embeddings.Add(new Embedding<float>(v) { ModelId = Embedder.ModelName, CreatedAt = created });
+            return embeddings;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// MEAI's service lookup: <see cref="EmbeddingGeneratorMetadata"/>, the <see cref="TextEmbedder"/>, or this
+    /// generator; keyed requests get null.
+    /// </summary>
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(EmbeddingGeneratorMetadata)) return _metadata;
+        if (serviceType == typeof(TextEmbedder)) return Embedder;
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Nothing to release: the model lives in managed memory.</summary>
+    public void Dispose()
+    {
+    }
+
+    private CompressionPlan Plan(EmbeddingGenerationOptions? options)
+    {
+        if (options is null) return Embedder.Options.Compression;
+        if (options.ModelId is { } model && !string.Equals(model, Embedder.ModelName, StringComparison.OrdinalIgnoreCase))
+            throw new RepShiftException($"model '{model}' is not available: this generator runs {Embedder.ModelName}");
+        if (options.Dimensions is int dims && dims != Embedder.Dimension)
+            throw new RepShiftException($"{dims} dimensions requested: {Embedder.ModelName} gives {Embedder.Dimension}");
+        if (options.AdditionalProperties?.TryGetValue(PresetProperty, out object? preset) == true)
+            return preset is string name ? Presets.Get(name) : throw new RepShiftException($"{PresetProperty} must be a preset name ({string.Join(", ", Presets.Names)})");
+        return Embedder.Options.Compression;
+    }
+
+    private static TextEmbedder Load(RepShiftEmbeddingGeneratorOptions options) => TextEmbedder.Load(options.Model, new EmbedderOptions
+    {
+        MaxTokens = options.MaxTokens,
+        BatchSize = options.BatchSize,
+        Compression = Presets.Get(options.Preset),
+    });
+}

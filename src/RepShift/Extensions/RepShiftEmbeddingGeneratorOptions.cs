@@ -1,0 +1,17 @@
+namespace RepShift.Extensions;
+
+/// <summary>What <see cref="RepShiftEmbeddingGenerator"/> loads and how it embeds.</summary>
+public sealed record RepShiftEmbeddingGeneratorOptions
+{
+    /// <summary>Model name or path as <see cref="TextEmbedder.Load"/> takes it; null is the embedded all-MiniLM-L6-v2.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Tokens per text including [CLS] and [SEP]; longer texts are truncated.</summary>
+    public int MaxTokens { get; init; } = 256;
+
+    /// <summary>Texts per packed batch.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Compression preset: none (dense), balanced or fast (see <see cref="Compression.Presets"/>).</summary>
+    public string Preset { get; init; } = "none";
+}
