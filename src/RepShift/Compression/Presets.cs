@@ -14,7 +14,7 @@ public static class Presets
     public static CompressionPlan Get(string name) => name.ToLowerInvariant() switch
     {
         "none" or "dense" => CompressionPlan.None,
-        "balanced" => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.5, MinLength = 64 },
+        "balanced" => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.45, MinLength = 64 },
         "fast" => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.4, MinLength = 64 },
         _ => throw new RepShiftException($"unknown preset '{name}': use {string.Join(", ", Names)}"),
     };
