@@ -43,7 +43,7 @@ internal static class BenchServeCommand
             foreach (var p in presetNames) Presets.Get(p);
             var dense = common.CreateEmbedder(r);
             Console.Error.WriteLine($"{sentences.Count} SICK sentences, {n} clients, {warm:F0} s warm-up + {secs:F0} s per configuration, "
-                + $"{Parallelism.Threads} threads, {Environment.ProcessorCount} cores, max batch {r.GetValue(common.Batch)}, max delay {r.GetValue(server.MaxDelay)} ms");
+                + $"{Parallelism.Threads} threads, {Environment.ProcessorCount} cores, max batch {server.Get(r, common).MaxBatchTexts}, max delay {r.GetValue(server.MaxDelay)} ms");
             int rounds = r.GetValue(roundCount);
             if (rounds < 1) throw new RepShiftException($"--rounds {rounds} is out of range: use 1 or more");
             var configurations = presetNames.SelectMany(p => new[] { (Preset: p, Batching: true), (Preset: p, Batching: false) }).ToArray();
@@ -54,7 +54,7 @@ internal static class BenchServeCommand
                 for (int k = 0; k < configurations.Length; k++)
                 {
                     var (preset, batching) = configurations[(k + round) % configurations.Length];
-                    var options = server.Get(r, r.GetValue(common.Batch)) with { Batching = batching };
+                    var options = server.Get(r, common) with { Batching = batching };
                     Console.Error.WriteLine($"  round {round + 1}/{rounds}: {preset}, {(batching ? "micro-batching" : "one batch per request")}...");
                     var embedder = dense.WithCompression(Presets.Get(preset));
                     windows[(preset, batching)].Add(ServeLoad.RunAsync(embedder, options, preset, sentences, n, TimeSpan.FromSeconds(warm), TimeSpan.FromSeconds(secs / rounds))
@@ -81,7 +81,7 @@ internal static class BenchServeCommand
                     rounds,
                     warmup_seconds = warm,
                     threads = Parallelism.Threads,
-                    max_batch = r.GetValue(common.Batch),
+                    max_batch = server.Get(r, common).MaxBatchTexts,
                     max_delay_ms = r.GetValue(server.MaxDelay),
                     configurations = results.Select(x => new
                     {

@@ -24,11 +24,12 @@ internal static class ServeCommand
             foreach (var o in new Option[] { MaxDelay, Queue, MaxInputs, MaxChars }) command.Options.Add(o);
         }
 
-        public ServeOptions Get(ParseResult r, int batch) => new()
+        /// <summary>The server's options; --batch caps a micro-batch (default 32 texts: a request waits for at most that many others).</summary>
+        public ServeOptions Get(ParseResult r, CommonOptions common) => new()
         {
             Batching = !r.GetValue(NoBatching),
             MaxDelay = TimeSpan.FromMilliseconds(r.GetValue(MaxDelay)),
-            MaxBatchTexts = batch,
+            MaxBatchTexts = r.GetResult(common.Batch) is { Implicit: false } ? r.GetValue(common.Batch) : new ServeOptions().MaxBatchTexts,
             QueueCapacity = r.GetValue(Queue),
             MaxInputs = r.GetValue(MaxInputs),
             MaxCharacters = r.GetValue(MaxChars),
@@ -58,7 +59,7 @@ internal static class ServeCommand
         {
             int p = r.GetValue(port);
             if (p is < 0 or > 65535) throw new RepShiftException($"--port {p} is out of range: use 0 to 65535");
-            var options = server.Get(r, r.GetValue(common.Batch));
+            var options = server.Get(r, common);
             var embedder = common.CreateEmbedder(r);
             string url = $"http://{Authority(r.GetValue(host)!, p)}";
             var app = EmbeddingServer.Create(embedder, options, b => b.WebHost.UseUrls(url));

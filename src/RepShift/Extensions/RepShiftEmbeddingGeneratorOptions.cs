@@ -9,8 +9,8 @@ public sealed record RepShiftEmbeddingGeneratorOptions
     /// <summary>Tokens per text including [CLS] and [SEP]; longer texts are truncated.</summary>
     public int MaxTokens { get; init; } = 256;
 
-    /// <summary>Texts per packed batch.</summary>
-    public int BatchSize { get; init; } = 32;
+    /// <summary>Most texts per packed batch (batches are also capped at <see cref="EmbedderOptions.BatchTokens"/> tokens).</summary>
+    public int BatchSize { get; init; } = new EmbedderOptions().BatchSize;
 
     /// <summary>Compression preset: none (dense), balanced or fast (see <see cref="Compression.Presets"/>).</summary>
     public string Preset { get; init; } = "none";
