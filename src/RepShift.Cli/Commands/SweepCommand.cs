@@ -93,7 +93,7 @@ internal static class SweepCommand
         sb.AppendLine();
         sb.AppendLine($"Command: `./repshift sweep{(limit is int l ? $" --limit {l}" : "")}` ({took.TotalMinutes:F0} min on this machine, {Environment.ProcessorCount} threads). "
             + "SICK: all pairs, Spearman × 100. BBC: headline → article retrieval over all articles at 256 tokens, MRR@10 and recall@1 × 100. "
-            + "*work* = token-layers processed / (tokens × layers). *speed* = dense RepShift's time on the BBC texts (queries + articles) / this plan's, dense re-timed every eight plans. "
+            + "*work* = token-layers processed / (tokens × layers). *speed* = dense RepShift's time on the BBC texts (queries + articles) / this plan's, with dense re-timed every four plans and each plan compared with the dense timings just before and after it. "
             + "Plans whose minimum length exceeds every SICK sentence leave SICK exactly dense (see the MinLength test), so its dense figures are reused.");
         sb.AppendLine();
         var dense = rows[0];

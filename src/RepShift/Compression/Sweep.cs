@@ -38,30 +38,39 @@ public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalE
         return plans;
     }
 
-    private readonly List<double> _denseSeconds = [];
+    /// <summary>Dense timings on the BBC texts, each with the index of the row it follows.</summary>
+    private readonly List<(int AfterRow, double Seconds)> _denseSeconds = [];
 
     public SweepRow Dense { get; private set; } = null!;
 
     public IReadOnlyList<SweepRow> Run(IReadOnlyList<(string Group, CompressionPlan Plan)> plans, IProgress<string>? progress = null)
     {
         Dense = Evaluate("dense", CompressionPlan.None, progress);
+        if (Dense.BbcSeconds is double first) _denseSeconds.Add((0, first));
         var rows = new List<SweepRow> { Dense };
         for (int i = 0; i < plans.Count; i++)
         {
-            var row = Evaluate(plans[i].Group, plans[i].Plan, progress);
-            if (bbc != null && i % 8 == 7) TimeDense();
-            rows.Add(row);
+            rows.Add(Evaluate(plans[i].Group, plans[i].Plan, progress));
+            if (bbc != null && (i % 4 == 3 || i == plans.Count - 1)) TimeDense(rows.Count - 1);
         }
-        // Speed relative to the mean of all dense timings (taken at the start and every eight plans).
-        double dense = _denseSeconds.Count > 0 ? _denseSeconds.Average() : double.NaN;
-        return [.. rows.Select(r => r with { Speedup = r.BbcSeconds is double s ? dense / s : null })];
+        // Each plan against the dense timings just before and after it (re-timed every four plans), so a
+        // change in machine load during the sweep falls on both sides of the ratio.
+        return [.. rows.Select((r, j) => r with { Speedup = r.BbcSeconds is double s ? Bracket(j) / s : null })];
     }
 
-    private void TimeDense()
+    private double Bracket(int row)
+    {
+        if (_denseSeconds.Count == 0) return double.NaN;
+        var before = _denseSeconds.LastOrDefault(d => d.AfterRow < row, _denseSeconds[0]);
+        var after = _denseSeconds.FirstOrDefault(d => d.AfterRow >= row, _denseSeconds[^1]);
+        return row == 0 ? before.Seconds : (before.Seconds + after.Seconds) / 2;
+    }
+
+    private void TimeDense(int afterRow)
     {
         var clock = Stopwatch.StartNew();
         embedder.WithCompression(CompressionPlan.None).Embed(bbc!.Texts);
-        _denseSeconds.Add(clock.Elapsed.TotalSeconds);
+        _denseSeconds.Add((afterRow, clock.Elapsed.TotalSeconds));
     }
 
     private SweepRow Evaluate(string group, CompressionPlan plan, IProgress<string>? progress)
@@ -89,7 +98,6 @@ public sealed class Sweep(TextEmbedder embedder, StsEvaluation? sick, RetrievalE
             r1 = 100 * b.Scores.Recall1;
             bbcShare = b.Work.TokenLayers / (double)(b.Work.Tokens * layers);
             seconds = b.Work.Seconds;
-            if (plan.IsDense) _denseSeconds.Add(seconds.Value);
         }
         progress?.Report($"{group} | {label}: SICK {spearman:F2} (work {sickShare:P0}), BBC MRR@10 {mrr:F2} R@1 {r1:F2} (work {bbcShare:P0}, {seconds:F1} s)");
         return new SweepRow(group, label, plan, spearman, sickShare, mrr, r1, bbcShare, seconds, null);
