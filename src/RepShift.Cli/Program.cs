@@ -20,4 +20,5 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CalibrateCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
 return Cli.Invoke(root, args);
