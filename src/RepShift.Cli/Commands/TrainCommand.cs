@@ -90,22 +90,24 @@ internal static class TrainCommand
                 + $"{train.Count} training images, {test?.Count ?? 0} test images; {options.Epochs} epochs of {(train.Count + options.BatchSize - 1) / options.BatchSize} steps; {Parallelism.Threads} threads");
             var clock = Stopwatch.StartNew();
             var bar = new ProgressLine();
+            string dir = r.GetValue(output)!;
+            Dictionary<string, string> Metadata(int done) => new()
+            {
+                ["format"] = "pt",
+                ["trained_by"] = "repshift train vit",
+                ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+                ["epochs"] = done.ToString(CultureInfo.InvariantCulture),
+            };
             VitTrainer.Train(weights, train, test, options,
                 e =>
                 {
                     bar.Clear();
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"epoch {e.Epoch}/{options.Epochs}: loss {e.TrainLoss:F4}, train top-1 {100 * e.TrainAccuracy:F2}%, test top-1 {100 * e.TestAccuracy:F2}%, {e.Elapsed.TotalMinutes:F1} min"));
+                    // A checkpoint after every epoch, so a run cut short still leaves a model (the last save is the final one).
+                    HuggingFaceVit.Save(weights, dir, Metadata(e.Epoch));
                 },
                 (step, total, loss) => bar.Show(step, total, loss, clock.Elapsed));
-            string dir = r.GetValue(output)!;
-            HuggingFaceVit.Save(weights, dir, new Dictionary<string, string>
-            {
-                ["format"] = "pt",
-                ["trained_by"] = "repshift train vit",
-                ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
-                ["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture),
-            });
             Console.Error.WriteLine($"saved {dir} after {clock.Elapsed.TotalMinutes:F1} min");
             return 0;
         });

@@ -131,6 +131,36 @@ public sealed class ViTWeights
         }
     }
 
+    /// <summary>
+    /// The same model for square images of <paramref name="imageSize"/> pixels (a multiple of the patch size):
+    /// the position grid is resized by bicubic interpolation, everything else is shared.
+    /// </summary>
+    public ViTWeights WithImageSize(int imageSize)
+    {
+        var c = Config;
+        if (imageSize == c.ImageSize) return this;
+        if (imageSize <= 0 || imageSize % c.PatchSize != 0)
+            throw new RepShiftException($"image size {imageSize} is not a positive multiple of the model's patch size {c.PatchSize}");
+        int d = c.Hidden, special = c.SpecialTokens, grid = imageSize / c.PatchSize;
+        var resized = PositionInterpolation.Bicubic(PositionEmbeddings.AsSpan(special * d), c.GridSize, grid, d);
+        return new ViTWeights
+        {
+            Config = c with { ImageSize = imageSize },
+            PatchWeight = PatchWeight,
+            PatchBias = PatchBias,
+            ClsToken = ClsToken,
+            DistToken = DistToken,
+            PositionEmbeddings = [.. PositionEmbeddings.AsSpan(0, special * d), .. resized],
+            Layers = Layers,
+            NormGamma = NormGamma,
+            NormBeta = NormBeta,
+            HeadWeight = HeadWeight,
+            HeadBias = HeadBias,
+            DistHeadWeight = DistHeadWeight,
+            DistHeadBias = DistHeadBias,
+        };
+    }
+
     /// <summary>Checks every array against the config; throws <see cref="ModelFormatException"/> naming the tensor.</summary>
     public void Validate(string source)
     {
