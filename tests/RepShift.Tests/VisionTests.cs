@@ -151,6 +151,59 @@ public sealed class VisionTests
         for (int i = 0; i < images.Length; i++) Assert.Equal(x[i], y[i]);
     }
 
+    private static float[] T(float[] inByOut, int inputs, int outputs)
+    {
+        var t = new float[inByOut.Length];
+        for (int i = 0; i < inputs; i++)
+            for (int o = 0; o < outputs; o++) t[o * inputs + i] = inByOut[i * outputs + o];
+        return t;
+    }
+
+    [Fact]
+    public void Timm_and_deit_names_load_to_the_same_model()
+    {
+        // timm: fused qkv, patch_embed.proj, pos_embed, head (+ head_dist); DeiT with a distillation token.
+        var c = Config(channels: 3, distilled: true);
+        var w = Weights(c);
+        int d = c.Hidden, f = c.Intermediate, k = c.NumLabels;
+        var tensors = new List<(string, int[], float[])>
+        {
+            ("patch_embed.proj.weight", [d, 3, c.PatchSize, c.PatchSize], T(w.PatchWeight, c.PatchInput, d)),
+            ("patch_embed.proj.bias", [d], w.PatchBias),
+            ("cls_token", [1, 1, d], w.ClsToken),
+            ("dist_token", [1, 1, d], w.DistToken),
+            ("pos_embed", [1, c.Tokens, d], w.PositionEmbeddings),
+            ("norm.weight", [d], w.NormGamma), ("norm.bias", [d], w.NormBeta),
+            ("head.weight", [k, d], T(w.HeadWeight, d, k)), ("head.bias", [k], w.HeadBias),
+            ("head_dist.weight", [k, d], T(w.DistHeadWeight, d, k)), ("head_dist.bias", [k], w.DistHeadBias),
+        };
+        for (int i = 0; i < c.Layers; i++)
+        {
+            var l = w.Layers[i];
+            string p = $"blocks.{i}.";
+            tensors.AddRange([
+                (p + "norm1.weight", [d], l.Norm1Gamma), (p + "norm1.bias", [d], l.Norm1Beta),
+                (p + "attn.qkv.weight", [3 * d, d], T(l.QkvWeight, d, 3 * d)), (p + "attn.qkv.bias", [3 * d], l.QkvBias),
+                (p + "attn.proj.weight", [d, d], T(l.ProjWeight, d, d)), (p + "attn.proj.bias", [d], l.ProjBias),
+                (p + "norm2.weight", [d], l.Norm2Gamma), (p + "norm2.bias", [d], l.Norm2Beta),
+                (p + "mlp.fc1.weight", [f, d], T(l.Fc1Weight, d, f)), (p + "mlp.fc1.bias", [f], l.Fc1Bias),
+                (p + "mlp.fc2.weight", [d, f], T(l.Fc2Weight, f, d)), (p + "mlp.fc2.bias", [d], l.Fc2Bias),
+            ]);
+        }
+        using var dir = new TempDirectory();
+        SafeTensorsWriter.Write(dir.File("model.safetensors"), tensors);
+        dir.Write("config.json", """
+            {"model_type": "vit", "distillation_token": true, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "intermediate_size": 32, "image_size": 16, "patch_size": 4, "num_channels": 3, "layer_norm_eps": 1e-6,
+             "id2label": {"0": "a", "1": "b", "2": "c"}}
+            """);
+        var loaded = HuggingFaceVit.Load(dir.Path);
+        var images = Images(c, 2, 9);
+        var x = new VitEncoder(w).Classify(images).Logits;
+        var y = new VitEncoder(loaded).Classify(images).Logits;
+        for (int i = 0; i < images.Length; i++) Assert.Equal(x[i], y[i]);
+    }
+
     [Fact]
     public void Loading_refuses_wrong_files_clearly()
     {
