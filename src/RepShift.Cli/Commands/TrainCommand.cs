@@ -35,6 +35,7 @@ internal static class TrainCommand
         var warmup = new Option<float>("--warmup") { Description = "Warm-up epochs (linear), then cosine decay", DefaultValueFactory = _ => 1f };
         var crop = new Option<int>("--crop-padding") { Description = "Random-crop padding in pixels (0 = no crops)", DefaultValueFactory = _ => 2 };
         var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips" };
+        var init = new Option<string?>("--init") { Description = "Start from this ViT model folder (its sizes and normalisation; --patch/--hidden/--layers/--heads/--mlp-ratio are ignored)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("vit", """
             Train a ViT classifier from scratch on an IDX data set (grey images) and save it as a Hugging Face
@@ -42,7 +43,7 @@ internal static class TrainCommand
             Progress and one line per epoch (loss, train and test top-1) go to stderr.
             Example: repshift train vit --data /usr/share/datasets/fashion-mnist --output models/fashion-vit-p4 --epochs 12 --seed 1
             """);
-        foreach (var o in new Option[] { data, output, epochs, seed, patch, hidden, layers, heads, mlpRatio, batch, lr, weightDecay, warmup, crop, noFlip, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, output, epochs, seed, patch, hidden, layers, heads, mlpRatio, batch, lr, weightDecay, warmup, crop, noFlip, init, threads }) command.Options.Add(o);
         command.SetAction(r =>
         {
             int t = r.GetValue(threads);
@@ -55,7 +56,8 @@ internal static class TrainCommand
             if (train.Width != train.Height) throw new RepShiftException($"training images are {train.Width}×{train.Height}; square images are needed");
             var (mean, std) = Statistics(train);
             int d = r.GetValue(hidden);
-            var config = new ViTConfig
+            var start = r.GetValue(init) is { } initFolder ? HuggingFaceVit.Load(initFolder) : null;
+            var config = start?.Config ?? new ViTConfig
             {
                 ImageSize = train.Width,
                 PatchSize = r.GetValue(patch),
@@ -84,9 +86,9 @@ internal static class TrainCommand
                 CropPadding = r.GetValue(crop),
             };
             if (options.Epochs < 1 || options.BatchSize < 1) throw new RepShiftException("--epochs and --batch must be at least 1");
-            var weights = VitTrainer.Initialize(config, options.Seed);
+            var weights = start ?? VitTrainer.Initialize(config, options.Seed);
             long parameters = weights.Parameters().Sum(p => (long)p.Data.Length);
-            Console.Error.WriteLine($"training ViT: {config.Layers} layers, hidden {d}, {config.Heads} heads, MLP {config.Intermediate}, patch {config.PatchSize} ({config.Tokens} tokens), {parameters:N0} parameters; "
+            Console.Error.WriteLine($"training ViT: {config.Layers} layers, hidden {config.Hidden}, {config.Heads} heads, MLP {config.Intermediate}, patch {config.PatchSize} ({config.Tokens} tokens), {parameters:N0} parameters; "
                 + $"{train.Count} training images, {test?.Count ?? 0} test images; {options.Epochs} epochs of {(train.Count + options.BatchSize - 1) / options.BatchSize} steps; {Parallelism.Threads} threads");
             var clock = Stopwatch.StartNew();
             var bar = new ProgressLine();
