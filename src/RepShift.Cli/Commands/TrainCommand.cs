@@ -138,7 +138,7 @@ internal static class TrainCommand
         {
             double share = step / (double)total;
             var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / share * (1 - share));
-            string text = string.Create(CultureInfo.InvariantCulture, $"step {step}/{total} loss {loss:F3} elapsed {elapsed:mm\\:ss} eta {eta:hh\\:mm\\:ss}");
+            string text = string.Create(CultureInfo.InvariantCulture, $"step {step}/{total} loss {loss:F3} elapsed {elapsed:hh\\:mm\\:ss} eta {eta:hh\\:mm\\:ss}");
             if (Console.IsErrorRedirected)
             {
                 int tenth = (int)(share * 20);
