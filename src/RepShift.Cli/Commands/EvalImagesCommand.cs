@@ -65,7 +65,9 @@ internal static class EvalImagesCommand
                 ImagePreprocessor.Normalize(set.Image(i), c.ImageSize, c.Channels, c.ImageMean, c.ImageStd, inputs[i]);
             }
             var batches = Enumerable.Range(0, (count + batch - 1) / batch).Select(b => inputs[(b * batch)..Math.Min(count, (b + 1) * batch)]).ToArray();
-            foreach (var e in entries) encoder.Classify(batches[0], e.Plan); // warm-up: JIT and workspaces
+            // Warm-up, untimed: a few batches per plan so every plan runs fully jitted (tiered JIT) with grown workspaces.
+            foreach (var e in entries)
+                foreach (var b in batches.Take(4)) encoder.Classify(b, e.Plan);
 
             int total = passes * entries.Count;
             Cli.WithProgress("evaluating", total, progress =>
@@ -117,7 +119,7 @@ internal static class EvalImagesCommand
             else
             {
                 if (!basePlan.IsDense)
-                    Console.Out.WriteLine($"plan: --prune-at {string.Join(",", basePlan.PruneAt)} --keep {basePlan.Keep.ToString(CultureInfo.InvariantCulture)} --mode {basePlan.Mode.ToString().ToLowerInvariant()}; {count} images, {passes} round(s), batch {batch}");
+                    Console.Out.WriteLine($"plan: --prune-at {string.Join(",", basePlan.PruneAt)} --keep {basePlan.Keep.ToString(CultureInfo.InvariantCulture)} --mode {(basePlan.Mode == ReduceMode.MergeProtect ? "merge-protect" : basePlan.Mode.ToString().ToLowerInvariant())}; {count} images, {passes} round(s), batch {batch}");
                 Console.Out.WriteLine($"{"plan",-16} {"top-1",8} {"Δ top-1",8} {"images/s",10} {"speed-up",9} {"work",7}");
                 foreach (var x in results)
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
