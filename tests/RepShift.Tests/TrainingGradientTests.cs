@@ -223,4 +223,29 @@ public sealed class TrainingGradientTests
         Assert.True(reports[^1].TrainLoss < 0.5 * reports[0].TrainLoss, $"loss {reports[0].TrainLoss} → {reports[^1].TrainLoss}");
         Assert.True(reports[^1].TestAccuracy > 0.9f, $"accuracy {reports[^1].TestAccuracy}");
     }
+
+    [Fact]
+    public void Training_is_the_same_for_any_thread_count()
+    {
+        var c = TinyConfig();
+        var rng = new Random(9);
+        var pixels = new byte[40 * 64];
+        rng.NextBytes(pixels);
+        var data = new LabelledImages { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = [.. Enumerable.Range(0, 40).Select(i => i % 3)], ClassNames = ["a", "b", "c"] };
+        float[][] Run(int threads)
+        {
+            int before = RepShift.Kernels.Parallelism.Threads;
+            RepShift.Kernels.Parallelism.Threads = threads;
+            try
+            {
+                var w = VitTrainer.Initialize(c, 3);
+                VitTrainer.Train(w, data, null, new TrainingOptions { Epochs = 2, BatchSize = 16, Seed = 3 });
+                return [.. w.Parameters().Select(p => p.Data)];
+            }
+            finally { RepShift.Kernels.Parallelism.Threads = before; }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], two[i]);
+    }
 }
