@@ -22,4 +22,6 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CalibrateCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(ClassifyCommand.Create());
 return Cli.Invoke(root, args);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RepShift.Compression;
+using RepShift.Vision;
 using Spectre.Console;
 
 namespace RepShift.Cli.Commands;
@@ -11,21 +12,33 @@ internal static class ShowCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var text = new Option<string>("--text") { Description = "The text to trace", Required = true };
+        var text = new Option<string?>("--text") { Description = "The text to trace" };
+        var image = new Option<string?>("--image") { Description = $"An image to trace with a ViT model (default {VisionModel.DefaultFolder}); needs --output" };
+        var output = new Option<string?>("--output") { Description = "With --image: the PNG to write (input, then one panel per reduction with removed patches covered)" };
         var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
         var command = new Command("show", """
             Show what a compression plan does to one text: every token with its score at each reduction
             layer and whether it was kept, or dropped, merged or fused after which layer.
             A summary (kept tokens, share of dense work) goes to stderr.
+            With --image FILE --output out.png: a picture of the image's patches at each reduction (removed
+            patches covered in red, merged ones in blue) and the prediction dense and compressed.
             Example: repshift show --text "The quick brown fox jumps over the lazy dog" --prune-at 1 --keep 0.5 --metric norm
+            Example: repshift show --image tests/RepShift.Tests/Images/sneaker.png --prune-at 0,2 --keep 0.5 --metric shift-mlp --output show.png
             """);
         command.Options.Add(text);
+        command.Options.Add(image);
+        command.Options.Add(output);
         command.Options.Add(json);
         common.AddTo(command);
         command.SetAction(r =>
         {
+            if (r.GetValue(image) is { } imagePath)
+            {
+                if (r.GetValue(text) != null) throw new RepShiftException("give --text or --image, not both");
+                return ShowImage(r, common, imagePath, r.GetValue(output) ?? throw new RepShiftException("--image needs --output FILE.png for the picture"));
+            }
             var embedder = common.CreateEmbedder(r);
-            var report = TokenFateReport.Trace(embedder, r.GetValue(text)!);
+            var report = TokenFateReport.Trace(embedder, r.GetValue(text) ?? throw new RepShiftException("give --text \"…\" (or --image FILE --output out.png)"));
             if (report.Truncated) Console.Error.WriteLine($"warning: the text was truncated to {embedder.Options.MaxTokens} tokens (--max-tokens)");
             if (r.GetValue(json)) WriteJson(report);
             else if (Console.IsOutputRedirected) WritePlain(report);
@@ -38,6 +51,29 @@ internal static class ShowCommand
             return 0;
         });
         return command;
+    }
+
+    private static int ShowImage(ParseResult r, CommonOptions common, string path, string output)
+    {
+        common.ApplyThreads(r);
+        var weights = VisionModel.Load(r.GetValue(common.Model));
+        var c = weights.Config;
+        var plan = common.Plan(r);
+        plan.Validate(c.Layers, "vit");
+        var encoder = new VitEncoder(weights);
+        byte[] pixels;
+        using (var bitmap = ImageFile.Decode(path)) pixels = ImageFile.ToModelBytes(bitmap, c.ImageSize, c.Channels);
+        var input = new float[encoder.ImageValues];
+        ImagePreprocessor.Normalize(pixels, c.ImageSize, c.Channels, c.ImageMean, c.ImageStd, input);
+        var stages = PatchFates.Trace(encoder, input, plan);
+        PatchFigure.Write(output, pixels, c, stages, merged: plan.Mode is ReduceMode.Merge or ReduceMode.MergeProtect);
+        int dense = VisionModel.ArgMax(encoder.Classify([input]).Logits[0]);
+        var compressed = encoder.Classify([input], plan);
+        int predicted = VisionModel.ArgMax(compressed.Logits[0]);
+        foreach (var s in stages)
+            Console.Error.WriteLine($"after layer {s.Layer}: {s.Alive.Count(a => a)} of {c.Patches} patches keep a row of their own ({s.Rows} rows incl. special tokens)");
+        Console.Error.WriteLine($"prediction: {c.Label(predicted)} (dense: {c.Label(dense)}); {compressed.TokenLayers[0]} token-layers, {100.0 * compressed.TokenLayers[0] / (c.Tokens * c.Layers):F1}% of dense; wrote {output}");
+        return 0;
     }
 
     private static void WriteJson(TokenFateReport report)

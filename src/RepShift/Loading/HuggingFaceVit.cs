@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RepShift.Vision;
+
+namespace RepShift.Loading;
+
+/// <summary>
+/// Hugging Face ViT and DeiT folders: config.json (model_type "vit" or "deit"), model.safetensors with
+/// transformers' names (vit.* / deit.*, classifier or cls_classifier + distillation_classifier), and
+/// preprocessor_config.json for image_mean / image_std (0.5 when absent, transformers' ViT default).
+/// timm checkpoints (patch_embed.proj, blocks.N.attn.qkv, …) are read too when config.json describes them.
+/// Linear weights are [out, in] in the files and [in, out] in <see cref="ViTWeights"/>.
+/// </summary>
+public static class HuggingFaceVit
+{
+    public const string PreprocessorFile = "preprocessor_config.json";
+
+    public static ViTWeights Load(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new ModelFormatException($"{folder}: folder not found; expected a ViT model folder with config.json and model.safetensors");
+        string configPath = Path.Combine(folder, HuggingFaceFolder.ConfigFile), weightsPath = Path.Combine(folder, HuggingFaceFolder.WeightsFile);
+        if (!File.Exists(configPath) || !File.Exists(weightsPath))
+            throw new ModelFormatException($"{folder}: not a ViT model folder; config.json and model.safetensors are both needed");
+        var config = ReadConfig(folder);
+        using var file = SafeTensorsFile.Open(weightsPath);
+        var weights = ReadTensors(file, config);
+        weights.Validate(weightsPath);
+        return weights;
+    }
+
+    private static ViTConfig ReadConfig(string folder)
+    {
+        string path = Path.Combine(folder, HuggingFaceFolder.ConfigFile);
+        var root = JsonFile.ReadObject(path);
+        string? type = root.OptionalString("model_type", path);
+        if (type is not ("vit" or "deit"))
+            throw new ModelFormatException($"{path}: model_type \"{type}\" is not a vision transformer; expected \"vit\" or \"deit\"");
+        string act = root.OptionalString("hidden_act", path) ?? "gelu";
+        if (act != "gelu") throw new ModelFormatException($"{path}: hidden_act \"{act}\" is not supported; ViT layers use the exact erf GELU (\"gelu\")");
+        if (root.OptionalBool("qkv_bias", path) == false) throw new ModelFormatException($"{path}: qkv_bias false is not supported");
+        // transformers' DeiT always has the distillation token (only the WithTeacher head reads it); timm's says so in the config.
+        bool distilled = type == "deit" || root.OptionalBool("distillation_token", path) == true;
+        var labels = Labels(root, path);
+        int channels = root.OptionalInt("num_channels", path) ?? 3;
+        var (mean, std) = Normalization(folder, channels);
+        var c = new ViTConfig
+        {
+            ImageSize = root.OptionalInt("image_size", path) ?? 224,
+            PatchSize = root.OptionalInt("patch_size", path) ?? 16,
+            Channels = channels,
+            Hidden = root.RequiredInt("hidden_size", path),
+            Layers = root.RequiredInt("num_hidden_layers", path),
+            Heads = root.RequiredInt("num_attention_heads", path),
+            Intermediate = root.RequiredInt("intermediate_size", path),
+            NumLabels = labels.Length,
+            DistillationToken = distilled,
+            LayerNormEps = (float)(root.OptionalNumber("layer_norm_eps", path) ?? 1e-12),
+            ImageMean = mean,
+            ImageStd = std,
+            Labels = labels,
+        };
+        c.Validate(path);
+        return c;
+    }
+
+    private static string[] Labels(JsonElement root, string path)
+    {
+        if (root.TryGetProperty("id2label", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            var pairs = new List<(int, string)>();
+            foreach (var p in map.EnumerateObject())
+            {
+                if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || p.Value.ValueKind != JsonValueKind.String)
+                    throw new ModelFormatException($"{path}: id2label must map class numbers to names, found \"{p.Name}\": {p.Value.GetRawText()}");
+                pairs.Add((i, p.Value.GetString()!));
+            }
+            var names = new string[pairs.Count == 0 ? 0 : pairs.Max(p => p.Item1) + 1];
+            foreach (var (i, n) in pairs) names[i] = n;
+            return names;
+        }
+        int count = root.OptionalInt("num_labels", path) ?? 0;
+        return [.. Enumerable.Range(0, count).Select(i => $"class {i}")];
+    }
+
+    private static (float[] Mean, float[] Std) Normalization(string folder, int channels)
+    {
+        string path = Path.Combine(folder, PreprocessorFile);
+        float[] mean = [.. Enumerable.Repeat(0.5f, channels)], std = [.. Enumerable.Repeat(0.5f, channels)];
+        if (!File.Exists(path)) return (mean, std);
+        var root = JsonFile.ReadObject(path);
+        if (root.OptionalBool("do_normalize", path) == false) return ([.. Enumerable.Repeat(0f, channels)], [.. Enumerable.Repeat(1f, channels)]);
+        return (Floats(root, "image_mean", path, channels) ?? mean, Floats(root, "image_std", path, channels) ?? std);
+    }
+
+    private static float[]? Floats(JsonElement root, string key, string path, int channels)
+    {
+        if (!root.TryGetProperty(key, out var a) || a.ValueKind == JsonValueKind.Null) return null;
+        if (a.ValueKind == JsonValueKind.Number) return [.. Enumerable.Repeat(a.GetSingle(), channels)];
+        if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number))
+            throw new ModelFormatException($"{path}: \"{key}\" must be a list of numbers, found {a.GetRawText()}");
+        var v = a.EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        if (v.Length != channels) throw new ModelFormatException($"{path}: \"{key}\" has {v.Length} values, the model has {channels} channel(s)");
+        return v;
+    }
+
+    private static ViTWeights ReadTensors(SafeTensorsFile file, ViTConfig c)
+    {
+        var r = new Reader(file);
+        return r.IsTimm ? r.Timm(c) : r.Transformers(c);
+    }
+
+    private sealed class Reader(SafeTensorsFile file)
+    {
+        public bool IsTimm => file.Contains("patch_embed.proj.weight");
+
+        private string Prefix => file.Contains("vit.embeddings.patch_embeddings.projection.weight") ? "vit."
+            : file.Contains("deit.embeddings.patch_embeddings.projection.weight") ? "deit." : "";
+
+        public ViTWeights Transformers(ViTConfig c)
+        {
+            string p = Prefix, e = p + "embeddings.";
+            int d = c.Hidden, f = c.Intermediate;
+            var layers = new ViTLayerWeights[c.Layers];
+            for (int i = 0; i < c.Layers; i++)
+            {
+                string l = $"{p}encoder.layer.{i}.";
+                layers[i] = new ViTLayerWeights
+                {
+                    Norm1Gamma = Vector(l + "layernorm_before.weight", d),
+                    Norm1Beta = Vector(l + "layernorm_before.bias", d),
+                    QkvWeight = Fused(Linear(l + "attention.attention.query.weight", d, d), Linear(l + "attention.attention.key.weight", d, d), Linear(l + "attention.attention.value.weight", d, d), d),
+                    QkvBias = [.. Vector(l + "attention.attention.query.bias", d), .. Vector(l + "attention.attention.key.bias", d), .. Vector(l + "attention.attention.value.bias", d)],
+                    ProjWeight = Linear(l + "attention.output.dense.weight", d, d),
+                    ProjBias = Vector(l + "attention.output.dense.bias", d),
+                    Norm2Gamma = Vector(l + "layernorm_after.weight", d),
+                    Norm2Beta = Vector(l + "layernorm_after.bias", d),
+                    Fc1Weight = Linear(l + "intermediate.dense.weight", d, f),
+                    Fc1Bias = Vector(l + "intermediate.dense.bias", f),
+                    Fc2Weight = Linear(l + "output.dense.weight", f, d),
+                    Fc2Bias = Vector(l + "output.dense.bias", d),
+                };
+            }
+            if (file.Contains($"{p}encoder.layer.{c.Layers}.layernorm_before.weight"))
+                throw new ModelFormatException($"{file.Source}: the checkpoint has a layer {c.Layers} but config.json says num_hidden_layers {c.Layers}");
+            bool teacher = file.Contains("cls_classifier.weight");
+            string head = teacher ? "cls_classifier." : "classifier.";
+            int k = c.NumLabels;
+            return new ViTWeights
+            {
+                Config = c,
+                PatchWeight = Linear(e + "patch_embeddings.projection.weight", c.PatchInput, d),
+                PatchBias = Vector(e + "patch_embeddings.projection.bias", d),
+                ClsToken = Vector(e + "cls_token", d),
+                DistToken = c.DistillationToken ? Vector(e + "distillation_token", d) : [],
+                PositionEmbeddings = Positions(e + "position_embeddings", c),
+                Layers = layers,
+                NormGamma = Vector(p + "layernorm.weight", d),
+                NormBeta = Vector(p + "layernorm.bias", d),
+                HeadWeight = k > 0 ? Linear(head + "weight", d, k) : [],
+                HeadBias = k > 0 ? Vector(head + "bias", k) : [],
+                DistHeadWeight = k > 0 && teacher ? Linear("distillation_classifier.weight", d, k) : [],
+                DistHeadBias = k > 0 && teacher ? Vector("distillation_classifier.bias", k) : [],
+            };
+        }
+
+        public ViTWeights Timm(ViTConfig c)
+        {
+            int d = c.Hidden, f = c.Intermediate, k = c.NumLabels;
+            var layers = new ViTLayerWeights[c.Layers];
+            for (int i = 0; i < c.Layers; i++)
+            {
+                string l = $"blocks.{i}.";
+                layers[i] = new ViTLayerWeights
+                {
+                    Norm1Gamma = Vector(l + "norm1.weight", d),
+                    Norm1Beta = Vector(l + "norm1.bias", d),
+                    // timm's qkv is one [3D, D] Linear: transposed it is already Q | K | V side by side.
+                    QkvWeight = Linear(l + "attn.qkv.weight", d, 3 * d),
+                    QkvBias = Vector(l + "attn.qkv.bias", 3 * d),
+                    ProjWeight = Linear(l + "attn.proj.weight", d, d),
+                    ProjBias = Vector(l + "attn.proj.bias", d),
+                    Norm2Gamma = Vector(l + "norm2.weight", d),
+                    Norm2Beta = Vector(l + "norm2.bias", d),
+                    Fc1Weight = Linear(l + "mlp.fc1.weight", d, f),
+                    Fc1Bias = Vector(l + "mlp.fc1.bias", f),
+                    Fc2Weight = Linear(l + "mlp.fc2.weight", f, d),
+                    Fc2Bias = Vector(l + "mlp.fc2.bias", d),
+                };
+            }
+            return new ViTWeights
+            {
+                Config = c,
+                PatchWeight = Linear("patch_embed.proj.weight", c.PatchInput, d),
+                PatchBias = Vector("patch_embed.proj.bias", d),
+                ClsToken = Vector("cls_token", d),
+                DistToken = c.DistillationToken ? Vector("dist_token", d) : [],
+                PositionEmbeddings = Positions("pos_embed", c),
+                Layers = layers,
+                NormGamma = Vector("norm.weight", d),
+                NormBeta = Vector("norm.bias", d),
+                HeadWeight = k > 0 ? Linear("head.weight", d, k) : [],
+                HeadBias = k > 0 ? Vector("head.bias", k) : [],
+                DistHeadWeight = k > 0 && file.Contains("head_dist.weight") ? Linear("head_dist.weight", d, k) : [],
+                DistHeadBias = k > 0 && file.Contains("head_dist.weight") ? Vector("head_dist.bias", k) : [],
+            };
+        }
+
+        /// <summary>[special + g·g, D] from the file, interpolated to the config's grid when the file's grid differs.</summary>
+        private float[] Positions(string name, ViTConfig c)
+        {
+            var data = file.ReadFloats(name);
+            int d = c.Hidden, special = c.SpecialTokens;
+            if (data.Length % d != 0 || data.Length / d <= special) throw Bad(name, $"[1, {c.Tokens}, {d}]");
+            int patches = data.Length / d - special, g = (int)Math.Round(Math.Sqrt(patches));
+            if (g * g != patches) throw Bad(name, $"[1, {c.Tokens}, {d}] (a square grid of patches)");
+            if (g == c.GridSize) return data;
+            var grid = PositionInterpolation.Bicubic(data.AsSpan(special * d), g, c.GridSize, d);
+            return [.. data.AsSpan(0, special * d), .. grid];
+        }
+
+        private float[] Vector(string name, int n)
+        {
+            var data = file.ReadFloats(name);
+            return data.Length == n ? data : throw Bad(name, $"{n} values");
+        }
+
+        /// <summary>A PyTorch [out, in] weight (or conv kernel [out, C, p, p]) transposed to [in, out].</summary>
+        private float[] Linear(string name, int inputs, int outputs)
+        {
+            var data = file.ReadFloats(name);
+            if (data.Length != inputs * outputs) throw Bad(name, $"[{outputs}, {inputs}]");
+            var t = new float[data.Length];
+            for (int o = 0; o < outputs; o++)
+                for (int i = 0; i < inputs; i++) t[i * outputs + o] = data[o * inputs + i];
+            return t;
+        }
+
+        private static float[] Fused(float[] q, float[] k, float[] v, int d)
+        {
+            var w = new float[d * 3 * d];
+            for (int r = 0; r < d; r++)
+            {
+                q.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d));
+                k.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d + d));
+                v.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d + 2 * d));
+            }
+            return w;
+        }
+
+        private ModelFormatException Bad(string name, string expected) =>
+            new($"{file.Source}: tensor '{name}' has shape [{string.Join(", ", file.Shape(name))}], expected {expected} for config.json's sizes");
+    }
+
+    /// <summary>Writes <paramref name="w"/> as a transformers ViTForImageClassification folder that <see cref="Load"/> reads back.</summary>
+    public static void Save(ViTWeights w, string folder, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var c = w.Config;
+        if (c.DistillationToken) throw new RepShiftException("saving DeiT models is not supported");
+        Directory.CreateDirectory(folder);
+        int d = c.Hidden, f = c.Intermediate, k = c.NumLabels;
+        var tensors = new List<(string, int[], float[])>
+        {
+            ("vit.embeddings.cls_token", [1, 1, d], w.ClsToken),
+            ("vit.embeddings.position_embeddings", [1, c.Tokens, d], w.PositionEmbeddings),
+            ("vit.embeddings.patch_embeddings.projection.weight", [d, c.Channels, c.PatchSize, c.PatchSize], Transpose(w.PatchWeight, c.PatchInput, d)),
+            ("vit.embeddings.patch_embeddings.projection.bias", [d], w.PatchBias),
+        };
+        for (int i = 0; i < c.Layers; i++)
+        {
+            var l = w.Layers[i];
+            string p = $"vit.encoder.layer.{i}.";
+            string[] names = ["query", "key", "value"];
+            for (int j = 0; j < 3; j++)
+            {
+                var part = new float[d * d];
+                for (int r = 0; r < d; r++) l.QkvWeight.AsSpan(r * 3 * d + j * d, d).CopyTo(part.AsSpan(r * d));
+                tensors.Add(($"{p}attention.attention.{names[j]}.weight", [d, d], Transpose(part, d, d)));
+                tensors.Add(($"{p}attention.attention.{names[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
+            }
+            tensors.Add(($"{p}attention.output.dense.weight", [d, d], Transpose(l.ProjWeight, d, d)));
+            tensors.Add(($"{p}attention.output.dense.bias", [d], l.ProjBias));
+            tensors.Add(($"{p}layernorm_before.weight", [d], l.Norm1Gamma));
+            tensors.Add(($"{p}layernorm_before.bias", [d], l.Norm1Beta));
+            tensors.Add(($"{p}layernorm_after.weight", [d], l.Norm2Gamma));
+            tensors.Add(($"{p}layernorm_after.bias", [d], l.Norm2Beta));
+            tensors.Add(($"{p}intermediate.dense.weight", [f, d], Transpose(l.Fc1Weight, d, f)));
+            tensors.Add(($"{p}intermediate.dense.bias", [f], l.Fc1Bias));
+            tensors.Add(($"{p}output.dense.weight", [d, f], Transpose(l.Fc2Weight, f, d)));
+            tensors.Add(($"{p}output.dense.bias", [d], l.Fc2Bias));
+        }
+        tensors.Add(("vit.layernorm.weight", [d], w.NormGamma));
+        tensors.Add(("vit.layernorm.bias", [d], w.NormBeta));
+        if (k > 0)
+        {
+            tensors.Add(("classifier.weight", [k, d], Transpose(w.HeadWeight, d, k)));
+            tensors.Add(("classifier.bias", [k], w.HeadBias));
+        }
+        SafeTensorsWriter.Write(Path.Combine(folder, HuggingFaceFolder.WeightsFile), tensors, metadata: metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+
+        var labels = new JsonObject();
+        var ids = new JsonObject();
+        for (int i = 0; i < k; i++)
+        {
+            labels[i.ToString(CultureInfo.InvariantCulture)] = c.Label(i);
+            ids[c.Label(i)] = i;
+        }
+        var config = new JsonObject
+        {
+            ["architectures"] = new JsonArray("ViTForImageClassification"),
+            ["model_type"] = "vit",
+            ["hidden_size"] = d,
+            ["num_hidden_layers"] = c.Layers,
+            ["num_attention_heads"] = c.Heads,
+            ["intermediate_size"] = f,
+            ["hidden_act"] = "gelu",
+            ["hidden_dropout_prob"] = 0.0,
+            ["attention_probs_dropout_prob"] = 0.0,
+            ["initializer_range"] = 0.02,
+            ["layer_norm_eps"] = c.LayerNormEps,
+            ["image_size"] = c.ImageSize,
+            ["patch_size"] = c.PatchSize,
+            ["num_channels"] = c.Channels,
+            ["qkv_bias"] = true,
+            ["id2label"] = labels,
+            ["label2id"] = ids,
+        };
+        var options = new JsonSerializerOptions { WriteIndented = true };
+        File.WriteAllText(Path.Combine(folder, HuggingFaceFolder.ConfigFile), config.ToJsonString(options) + "\n");
+        var pre = new JsonObject
+        {
+            ["image_processor_type"] = "ViTImageProcessor",
+            ["do_resize"] = true,
+            ["size"] = new JsonObject { ["height"] = c.ImageSize, ["width"] = c.ImageSize },
+            ["do_rescale"] = true,
+            ["rescale_factor"] = 1.0 / 255,
+            ["do_normalize"] = true,
+            ["image_mean"] = new JsonArray([.. c.ImageMean.Select(v => (JsonNode)v)]),
+            ["image_std"] = new JsonArray([.. c.ImageStd.Select(v => (JsonNode)v)]),
+        };
+        File.WriteAllText(Path.Combine(folder, PreprocessorFile), pre.ToJsonString(options) + "\n");
+    }
+
+    private static float[] Transpose(float[] inByOut, int inputs, int outputs)
+    {
+        var t = new float[inByOut.Length];
+        for (int i = 0; i < inputs; i++)
+            for (int o = 0; o < outputs; o++) t[o * inputs + i] = inByOut[i * outputs + o];
+        return t;
+    }
+}

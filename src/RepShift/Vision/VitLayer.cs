@@ -1,0 +1,115 @@
+using System.Numerics.Tensors;
+using RepShift.Compression;
+using RepShift.Kernels;
+using RepShift.Models;
+using RepShift.Tokens;
+
+namespace RepShift.Vision;
+
+/// <summary>
+/// One pre-LN ViT layer with its weights packed for the GEMM: h = x + A(LN₁(x)), y = h + M(LN₂(h)).
+/// The residual stream is never normalised in place, so a branch's representation shift is simply the
+/// norm of its output (‖A(LN₁(x))‖, ‖M(LN₂(h))‖, the paper's MLP shift); when a plan asks for one, the
+/// branch output is kept apart just long enough to be measured before its residual add.
+/// </summary>
+internal sealed class VitLayer
+{
+    private readonly ViTLayerWeights _w;
+    private readonly ViTConfig _c;
+    private readonly PackedMatrix _qkv, _proj, _fc1, _fc2;
+
+    public VitLayer(ViTLayerWeights w, ViTConfig c)
+    {
+        _w = w;
+        _c = c;
+        int d = c.Hidden, f = c.Intermediate;
+        _qkv = PackedMatrix.Pack(w.QkvWeight, d, 3 * d);
+        _proj = PackedMatrix.Pack(w.ProjWeight, d, d);
+        _fc1 = PackedMatrix.Pack(w.Fc1Weight, d, f);
+        _fc2 = PackedMatrix.Pack(w.Fc2Weight, f, d);
+    }
+
+    /// <summary>Runs the layer in place on <paramref name="batch"/>; with a <paramref name="metric"/>, writes one score per row into batch.Score.</summary>
+    public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed)
+    {
+        int t = batch.Count, d = _c.Hidden, f = _c.Intermediate;
+        var x = batch.HiddenArray.AsSpan(0, t * d);
+        var branch = ws.Attended.AsSpan(0, t * d);
+        var scores = batch.Score;
+        var shift = metric is { Kind: ScoreKind.Shift } m ? m : null;
+        if (shift is { Sublayer: true }) throw new RepShiftException($"metric '{shift}': the -sub form needs a post-LN model; in a pre-LN ViT a branch's shift is its output (use {shift with { Sublayer = false }})");
+        if (shift is { Site: ShiftSite.Layer }) x.CopyTo(ws.Before);
+
+        x.CopyTo(branch);
+        BertEncoder.RowNorm(ws.Attended, t, d, _w.Norm1Gamma, _w.Norm1Beta, _c.LayerNormEps);
+        Gemm.Multiply(branch, t, _qkv, _w.QkvBias, ws.Qkv);
+        Attend(batch, ws, kind, keyBias, metric);
+        var context = ws.Context.AsSpan(0, t * d);
+        if (shift is { Site: ShiftSite.Attention })
+        {
+            Gemm.Multiply(context, t, _proj, _w.ProjBias, branch);
+            Scoring.Shift(x, branch, afterIsBranch: true, d, shift.Distance, shift.Relative, scores);
+            TensorPrimitives.Add(x, branch, x);
+        }
+        else Gemm.Multiply(context, t, _proj, _w.ProjBias, x, residual: x); // each element is read before it is written
+
+        x.CopyTo(branch);
+        BertEncoder.RowNorm(ws.Attended, t, d, _w.Norm2Gamma, _w.Norm2Beta, _c.LayerNormEps);
+        var hidden = ws.Ffn.AsSpan(0, t * f);
+        Gemm.Multiply(branch, t, _fc1, _w.Fc1Bias, hidden, Activation.Gelu);
+        if (shift is { Site: ShiftSite.Mlp })
+        {
+            Gemm.Multiply(hidden, t, _fc2, _w.Fc2Bias, branch);
+            Scoring.Shift(x, branch, afterIsBranch: true, d, shift.Distance, shift.Relative, scores);
+            TensorPrimitives.Add(x, branch, x);
+        }
+        else Gemm.Multiply(hidden, t, _fc2, _w.Fc2Bias, x, residual: x);
+
+        if (metric != null) ScoreOutput(batch, ws, metric, layerIndex, seed);
+    }
+
+    private void Attend(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric)
+    {
+        int t = batch.Count, d = _c.Hidden;
+        var options = new AttentionOptions
+        {
+            Heads = _c.Heads,
+            HeadDim = _c.HeadDim,
+            InputStride = 3 * d,
+            OutputStride = d,
+            KeyBias = keyBias ? ws.KeyBias : null,
+            ClsAttention = metric?.Kind == ScoreKind.ClsAttention ? ws.ClsAttention : null,
+            AttentionReceived = metric?.Kind == ScoreKind.MeanAttention ? ws.AttentionReceived : null,
+        };
+        var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
+        if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
+        else FlashAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
+    }
+
+    /// <summary>Scores read off the layer's output or the attention kernel's per-key sums.</summary>
+    private void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)
+    {
+        int t = batch.Count, d = _c.Hidden;
+        var y = batch.HiddenArray.AsSpan(0, t * d);
+        var scores = batch.Score;
+        switch (metric.Kind)
+        {
+            case ScoreKind.Norm:
+                Scoring.Norm(y, d, scores);
+                break;
+            case ScoreKind.Shift when metric.Site == ShiftSite.Layer:
+                Scoring.Shift(ws.Before.AsSpan(0, t * d), y, afterIsBranch: false, d, metric.Distance, metric.Relative, scores);
+                break;
+            case ScoreKind.ClsAttention:
+                ws.ClsAttention.AsSpan(0, t).CopyTo(scores);
+                break;
+            case ScoreKind.MeanAttention:
+                for (int s = 0; s < batch.Sequences; s++)
+                    for (int i = batch.SeqStarts[s]; i < batch.SeqStarts[s + 1]; i++) scores[i] = ws.AttentionReceived[i] / batch.Length(s);
+                break;
+            case ScoreKind.Random:
+                for (int i = 0; i < t; i++) scores[i] = Scoring.Random(seed, layerIndex, batch.TokenId[i], batch.Origin[i]);
+                break;
+        }
+    }
+}
