@@ -69,47 +69,9 @@ internal sealed class VitLayer
     }
 
     private void Attend(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric)
-    {
-        int t = batch.Count, d = _c.Hidden;
-        var options = new AttentionOptions
-        {
-            Heads = _c.Heads,
-            HeadDim = _c.HeadDim,
-            InputStride = 3 * d,
-            OutputStride = d,
-            KeyBias = keyBias ? ws.KeyBias : null,
-            ClsAttention = metric?.Kind == ScoreKind.ClsAttention ? ws.ClsAttention : null,
-            AttentionReceived = metric?.Kind == ScoreKind.MeanAttention ? ws.AttentionReceived : null,
-        };
-        var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
-        if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
-        else FlashAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
-    }
+        => LayerSteps.Attend(batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
 
     /// <summary>Scores read off the layer's output or the attention kernel's per-key sums.</summary>
-    private void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)
-    {
-        int t = batch.Count, d = _c.Hidden;
-        var y = batch.HiddenArray.AsSpan(0, t * d);
-        var scores = batch.Score;
-        switch (metric.Kind)
-        {
-            case ScoreKind.Norm:
-                Scoring.Norm(y, d, scores);
-                break;
-            case ScoreKind.Shift when metric.Site == ShiftSite.Layer:
-                Scoring.Shift(ws.Before.AsSpan(0, t * d), y, afterIsBranch: false, d, metric.Distance, metric.Relative, scores);
-                break;
-            case ScoreKind.ClsAttention:
-                ws.ClsAttention.AsSpan(0, t).CopyTo(scores);
-                break;
-            case ScoreKind.MeanAttention:
-                for (int s = 0; s < batch.Sequences; s++)
-                    for (int i = batch.SeqStarts[s]; i < batch.SeqStarts[s + 1]; i++) scores[i] = ws.AttentionReceived[i] / batch.Length(s);
-                break;
-            case ScoreKind.Random:
-                for (int i = 0; i < t; i++) scores[i] = Scoring.Random(seed, layerIndex, batch.TokenId[i], batch.Origin[i]);
-                break;
-        }
-    }
+    private static void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)
+        => LayerSteps.ScoreOutput(batch, ws, metric, layerIndex, seed);
 }
