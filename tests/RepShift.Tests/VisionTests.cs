@@ -18,17 +18,7 @@ public sealed class VisionTests
         Labels = ["a", "b", "c"],
     };
 
-    private static ViTWeights Weights(ViTConfig c, int seed = 11)
-    {
-        var w = ViTWeights.Zeros(c);
-        var rng = new Random(seed);
-        foreach (var (name, data, _) in w.Parameters())
-        {
-            bool gamma = name.EndsWith("gamma", StringComparison.Ordinal);
-            for (int i = 0; i < data.Length; i++) data[i] = (float)((gamma ? 1 : 0) + 0.3 * (rng.NextDouble() * 2 - 1));
-        }
-        return w;
-    }
+    private static ViTWeights Weights(ViTConfig c, int seed = 11) => TrainingGradientTests.RandomWeights(c, seed);
 
     private static float[][] Images(ViTConfig c, int count, int seed)
     {

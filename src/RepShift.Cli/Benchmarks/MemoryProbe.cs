@@ -57,10 +57,9 @@ internal static class MemoryProbe
     public static void Probe(IEngine engine, IReadOnlyList<int[]> ids, int batch)
     {
         long loaded = ResidentBytes();
-        engine.Embed([.. ids.Take(batch)]); // warm-up, as in the throughput run
+        var batches = ids.Chunk(batch).Select(b => b.ToList()).ToList();
+        engine.Embed(batches[0]); // warm-up, as in the throughput run
         bool reset = ResetPeak();
-        var batches = new List<List<int[]>>();
-        for (int i = 0; i < ids.Count; i += batch) batches.Add([.. ids.Skip(i).Take(batch)]);
         engine.EmbedRound(batches);
         long peak = ReadStatus("VmHWM");
         Cli.WriteJson(new ProbeReport(peak, reset ? peak : -1, loaded));

@@ -15,8 +15,7 @@ internal static class ThroughputBenchmark
 {
     public static IReadOnlyList<EngineTiming> Run(IReadOnlyList<IEngine> engines, IReadOnlyList<int[]> ids, int batchSize, int rounds, IProgress<int>? progress = null)
     {
-        var batches = new List<List<int[]>>();
-        for (int i = 0; i < ids.Count; i += batchSize) batches.Add([.. ids.Skip(i).Take(batchSize)]);
+        var batches = ids.Chunk(batchSize).Select(b => b.ToList()).ToList();
         long tokens = ids.Sum(x => (long)x.Length);
         foreach (var e in engines) e.Embed(batches[0]); // warm-up: JIT, workspaces, ONNX Runtime arenas
 

@@ -114,25 +114,12 @@ public sealed class BertEncoder
                 beforeReduction?.Invoke(l, batch);
                 long r0 = Stopwatch.GetTimestamp();
                 Reducer.Reduce(batch, plan, metric!, ws.Frozen);
-                keyBias = UpdateKeyBias(batch, ws.KeyBias);
+                keyBias = LayerSteps.UpdateKeyBias(batch, ws.KeyBias);
                 Profile?.Add(EncoderProfile.Stage.Compression, r0);
             }
             afterLayer?.Invoke(l, batch);
         }
         return tokenLayers;
-    }
-
-    /// <summary>log(size) of every row, so attention treats a merged token as the tokens it stands for; false when all sizes are 1.</summary>
-    private static bool UpdateKeyBias(TokenBatch batch, float[] keyBias)
-    {
-        bool any = false;
-        var size = batch.Size;
-        for (int i = 0; i < size.Length; i++)
-        {
-            keyBias[i] = MathF.Log(size[i]);
-            any |= size[i] != 1f;
-        }
-        return any;
     }
 
     private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);

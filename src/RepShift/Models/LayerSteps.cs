@@ -7,7 +7,7 @@ namespace RepShift.Models;
 /// <summary>
 /// The steps the post-LN text layer (<see cref="BertLayer"/>) and the pre-LN vision layer
 /// (<see cref="Vision.VitLayer"/>) share: attention over the fused QKV buffer, and the scores read off a
-/// layer's output or off the attention kernel's per-key sums.
+/// layer's output or off the attention kernel's per-key sums, and the key bias after a reduction.
 /// </summary>
 internal static class LayerSteps
 {
@@ -60,5 +60,18 @@ internal static class LayerSteps
                 for (int i = 0; i < t; i++) scores[i] = Scoring.Random(seed, layerIndex, batch.TokenId[i], batch.Origin[i]);
                 break;
         }
+    }
+
+    /// <summary>log(size) of every row, so attention treats a merged token as the tokens it stands for; false when all sizes are 1.</summary>
+    public static bool UpdateKeyBias(TokenBatch batch, float[] keyBias)
+    {
+        bool any = false;
+        var size = batch.Size;
+        for (int i = 0; i < size.Length; i++)
+        {
+            keyBias[i] = MathF.Log(size[i]);
+            any |= size[i] != 1f;
+        }
+        return any;
     }
 }

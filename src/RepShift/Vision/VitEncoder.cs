@@ -94,13 +94,7 @@ public sealed class VitEncoder
             {
                 beforeReduction?.Invoke(l, batch);
                 Reducer.Reduce(batch, plan, metric!, null);
-                keyBias = false;
-                var size = batch.Size;
-                for (int i = 0; i < size.Length; i++)
-                {
-                    ws.KeyBias[i] = MathF.Log(size[i]);
-                    keyBias |= size[i] != 1f;
-                }
+                keyBias = LayerSteps.UpdateKeyBias(batch, ws.KeyBias);
             }
             afterLayer?.Invoke(l, batch);
         }
