@@ -16,7 +16,7 @@ internal static class BenchCommand
         var common = new CommonOptions();
         var workloads = new Option<string>("--workloads") { Description = $"Comma-separated: {string.Join(", ", Workloads.Names)}, sts (with --data)", DefaultValueFactory = _ => "sick,bbc-256" };
         var data = new Option<string?>("--data") { Description = "Data for the workloads (default: ../shared/data/...); an STS-layout file for the sts workload" };
-        var engines = new Option<string>("--engines") { Description = "Comma-separated: repshift, onnxruntime", DefaultValueFactory = _ => "repshift,onnxruntime" };
+        var engines = new Option<string>("--engines") { Description = "Comma-separated: repshift, onnxruntime, repshift-avx2 (dense RepShift held to the AVX2 GEMM kernel, to compare with the AVX-512 one in the same run)", DefaultValueFactory = _ => "repshift,onnxruntime" };
         var presets = new Option<string?>("--presets") { Description = "Also run RepShift with these compression presets, e.g. balanced,fast" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N texts of each workload" };
         var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 };
@@ -44,7 +44,10 @@ internal static class BenchCommand
             var names = Split(r.GetValue(workloads)!);
             var engineNames = Split(r.GetValue(engines)!);
             foreach (var e in engineNames)
-                if (e is not ("repshift" or "onnxruntime")) throw new RepShiftException($"unknown engine '{e}': use repshift, onnxruntime");
+            {
+                if (e is not ("repshift" or "onnxruntime" or "repshift-avx2")) throw new RepShiftException($"unknown engine '{e}': use repshift, onnxruntime, repshift-avx2");
+                if (e == "repshift-avx2" && !Gemm.UseAvx512) throw new RepShiftException("repshift-avx2 compares the GEMM kernels, but AVX-512 is not in use here (no AVX-512F, or REPSHIFT_AVX512=0): plain repshift already runs AVX2");
+            }
             var presetNames = Split(r.GetValue(presets) ?? "");
             common.ApplyThreads(r);
             var model = ModelLoader.Load(r.GetValue(common.Model));
@@ -60,6 +63,7 @@ internal static class BenchCommand
                 bool ownBatches = r.GetResult(common.BatchTokens) is { Implicit: false };
                 var list = new List<IEngine>();
                 if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder, ownBatches: ownBatches));
+                if (engineNames.Contains("repshift-avx2")) list.Add(new RepShiftEngine(embedder, "repshift-avx2", ownBatches: ownBatches, avx2Only: true));
                 foreach (var p in presetNames)
                 {
                     var plan = Presets.Get(p);
@@ -77,7 +81,7 @@ internal static class BenchCommand
                 long padded = ids.Chunk(batch).Sum(b => (long)b.Length * b.Max(x => x.Length));
                 var ort = timings.FirstOrDefault(t => t.Engine == "onnxruntime");
                 Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}"
-                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {Parallelism.Threads}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
+                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {Parallelism.Threads}, GEMM kernel {(Gemm.UseAvx512 ? "avx512" : "avx2")}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
                 foreach (var t in timings)
                     Console.Error.WriteLine($"  {t.Engine,-22} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
                         + (ort != null && t != ort ? $"  {ort.Seconds / t.Seconds:F2}× ONNX Runtime" : ""));
@@ -124,7 +128,7 @@ internal static class BenchCommand
                     }),
                 });
             }
-            if (r.GetValue(json)) Cli.WriteJson(new { threads = Parallelism.Threads, ort_threads = r.GetValue(ortThreads), workloads = results });
+            if (r.GetValue(json)) Cli.WriteJson(new { threads = Parallelism.Threads, gemm_kernel = Gemm.UseAvx512 ? "avx512" : "avx2", ort_threads = r.GetValue(ortThreads), workloads = results });
             return 0;
         });
         return command;

@@ -12,19 +12,30 @@ internal static class BenchGemmCommand
         var ms = new Option<string>("--m") { Description = "Row counts (tokens per batch), comma-separated", DefaultValueFactory = _ => "64,256,1024,4096" };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
+        var kernel = new Option<string>("--kernel")
+        {
+            Description = "Micro-kernel: auto (AVX-512 12×32 where the CPU has it, else AVX2 6×16), avx2, avx512. Run twice to compare",
+            DefaultValueFactory = _ => "auto",
+        };
+        kernel.AcceptOnlyFromAmong("auto", "avx2", "avx512");
         var command = new Command("gemm", "Measure the machine's FMA peak (register-only loop on all threads) and the packed GEMM at K, N ∈ {384, 1152, 1536} → GFLOP/s and % of peak.");
         command.Options.Add(ms);
         command.Options.Add(threads);
         command.Options.Add(json);
+        command.Options.Add(kernel);
         command.SetAction(r =>
         {
             Parallelism.Threads = Math.Max(1, r.GetValue(threads));
+            string chosen = r.GetValue(kernel)!;
+            if (chosen == "avx512" && !Gemm.Avx512Available) throw new RepShiftException("--kernel avx512: this CPU (or runtime) has no AVX-512F");
+            if (chosen != "auto") Gemm.UseAvx512 = chosen == "avx512";
+            string used = Gemm.UseAvx512 ? "avx512 (12×32)" : "avx2 (6×16)";
             var mList = Parse(r.GetValue(ms)!);
             (int, int)[] shapes = [(384, 1152), (384, 384), (384, 1536), (1536, 384)];
             var (peak, rows) = GemmBenchmark.Run(mList, shapes, TimeSpan.FromSeconds(1), new Progress<string>(s => Console.Error.WriteLine(s)));
             if (r.GetValue(json))
-                Cli.WriteJson(new { threads = Parallelism.Threads, peak_gflops = peak, shapes = rows.Select(x => new { m = x.M, k = x.K, n = x.N, ms = x.Milliseconds, gflops = x.Gflops, percent_of_peak = x.PercentOfPeak }) });
-            Console.Error.WriteLine($"FMA peak: {peak:F1} GFLOP/s on {Parallelism.Threads} threads");
+                Cli.WriteJson(new { threads = Parallelism.Threads, kernel = used, peak_gflops = peak, shapes = rows.Select(x => new { m = x.M, k = x.K, n = x.N, ms = x.Milliseconds, gflops = x.Gflops, percent_of_peak = x.PercentOfPeak }) });
+            Console.Error.WriteLine($"FMA peak: {peak:F1} GFLOP/s on {Parallelism.Threads} threads; GEMM kernel {used}");
             foreach (var x in rows) Console.Error.WriteLine($"  M={x.M,5} K={x.K,5} N={x.N,5}: {x.Milliseconds,8:F3} ms {x.Gflops,7:F1} GFLOP/s {x.PercentOfPeak,5:F1}% of peak");
             return 0;
         });

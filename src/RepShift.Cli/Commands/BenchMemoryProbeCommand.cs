@@ -14,7 +14,7 @@ internal static class BenchMemoryProbeCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var engine = new Option<string>("--engine") { Description = "repshift, repshift:PRESET or onnxruntime", Required = true };
+        var engine = new Option<string>("--engine") { Description = "repshift, repshift-avx2, repshift:PRESET or onnxruntime", Required = true };
         var idsFile = new Option<string>("--ids") { Description = "Pre-tokenized batches written by bench --memory", Required = true };
         var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("memory-probe", "Child process of 'bench --memory': peak memory of one engine") { Hidden = true };
@@ -38,10 +38,10 @@ internal static class BenchMemoryProbeCommand
 
     private static IEngine RepShiftEngine(string spec, EmbedderOptions options, string? model, bool ownBatches)
     {
-        var plan = spec == "repshift" ? CompressionPlan.None
+        var plan = spec is "repshift" or "repshift-avx2" ? CompressionPlan.None
             : spec.StartsWith("repshift:", StringComparison.Ordinal) ? Presets.Get(spec["repshift:".Length..])
             : throw new RepShiftException($"unknown engine '{spec}': use repshift, repshift:PRESET or onnxruntime");
         var embedder = TextEmbedder.Load(model, options with { Compression = plan });
-        return new RepShiftEngine(embedder, spec, plan, ownBatches);
+        return new RepShiftEngine(embedder, spec, plan, ownBatches, avx2Only: spec == "repshift-avx2");
     }
 }

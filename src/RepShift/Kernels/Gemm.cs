@@ -7,9 +7,11 @@ namespace RepShift.Kernels;
 /// C[M, N] = act(A[M, K] · B[K, N] + bias (+ residual)) with B packed at load time.
 /// A register-blocked 6×16 micro-kernel (12 Vector256 accumulators) walks one B panel per tile; the
 /// epilogue (bias, residual, GELU) is applied while the tile is in registers. Work is split into
-/// (row block × panel group) items across <see cref="Parallelism"/>.
+/// (row block × panel group) items across <see cref="Parallelism"/>. Where the CPU has AVX-512 a 12×32
+/// kernel over two panels at once takes the full panel pairs (Gemm.Avx512.cs); both kernels add the
+/// products of each output in the same order, so their results are bit-identical.
 /// </summary>
-public static unsafe class Gemm
+public static unsafe partial class Gemm
 {
     private const int MR = 6;
     private const int NR = PackedMatrix.PanelWidth;
@@ -48,14 +50,15 @@ public static unsafe class Gemm
             int r0 = rowJob * MR * RowTilesPerJob, r1 = Math.Min(m, r0 + MR * RowTilesPerJob);
             int p0 = panelJob * PanelsPerJob, p1 = Math.Min(panels, p0 + PanelsPerJob);
             float* tile = stackalloc float[MR * NR];
-            float* biasPad = stackalloc float[NR];
-            for (int p = p0; p < p1; p++)
+            float* biasPad = stackalloc float[2 * NR];
+            int p = p0;
+            if (UseAvx512)
+                for (; p + 1 < p1; p += 2) RunPair(p, r0, r1, biasPad);
+            for (; p < p1; p++)
             {
                 float* panel = b + (long)p * k * NR;
                 int col = p * NR, cols = Math.Min(NR, n - col);
-                // Bias padded to the panel width so partial panels take the same vector path as full ones.
-                new Span<float>(biasPad, NR).Clear();
-                if (bias != null) new ReadOnlySpan<float>(bias + col, cols).CopyTo(new Span<float>(biasPad, NR));
+                PadBias(bias, col, cols, biasPad);
                 for (int r = r0; r < r1; r += MR)
                 {
                     int rows = Math.Min(MR, r1 - r);
@@ -63,6 +66,31 @@ public static unsafe class Gemm
                     Finish(tile, rows, cols, biasPad, residual == null ? null : residual + (long)r * n + col, c + (long)r * n + col, n, activation);
                 }
             }
+        }
+
+        /// <summary>Panels p and p + 1 (both full width but the second possibly the last) with the 12×32 AVX-512 kernel.</summary>
+        private void RunPair(int p, int r0, int r1, float* biasPad)
+        {
+            float* tile = stackalloc float[MR512 * 2 * NR];
+            float* panel = b + (long)p * k * NR;
+            int col = p * NR, cols1 = Math.Min(NR, n - col - NR);
+            PadBias(bias, col, NR, biasPad);
+            PadBias(bias, col + NR, cols1, biasPad + NR);
+            for (int r = r0; r < r1; r += MR512)
+            {
+                int rows = Math.Min(MR512, r1 - r);
+                Accumulate512(a + (long)r * k, k, panel, panel + (long)k * NR, tile, rows);
+                float* res = residual == null ? null : residual + (long)r * n + col;
+                Finish(tile, rows, NR, biasPad, res, c + (long)r * n + col, n, activation);
+                Finish(tile + MR512 * NR, rows, cols1, biasPad + NR, res == null ? null : res + NR, c + (long)r * n + col + NR, n, activation);
+            }
+        }
+
+        /// <summary>Bias padded to the panel width so partial panels take the same vector path as full ones.</summary>
+        private static void PadBias(float* bias, int col, int cols, float* pad)
+        {
+            new Span<float>(pad, NR).Clear();
+            if (bias != null) new ReadOnlySpan<float>(bias + col, cols).CopyTo(new Span<float>(pad, NR));
         }
     }
 
