@@ -41,7 +41,8 @@ internal static class TrainCommand
             Train a ViT classifier from scratch on an IDX data set (grey images) and save it as a Hugging Face
             ViT folder. Pixels are scaled to [0, 1] and normalised by the training set's mean and std.
             Progress and one line per epoch (loss, train and test top-1) go to stderr.
-            Example: repshift train vit --data /usr/share/datasets/fashion-mnist --output models/fashion-vit-p4 --epochs 12 --seed 1
+            The committed models/fashion-vit-p4 (88.98 % test top-1, ~100 min on 2 cores):
+              repshift train vit --data /usr/share/datasets/fashion-mnist --output models/fashion-vit-p4 --epochs 24 --seed 1 --lr 1e-3 --weight-decay 0.1 --crop-padding 0 --hidden 96 --layers 6
             """);
         foreach (var o in new Option[] { data, output, epochs, seed, patch, hidden, layers, heads, mlpRatio, batch, lr, weightDecay, warmup, crop, noFlip, init, threads }) command.Options.Add(o);
         command.SetAction(r =>
