@@ -139,16 +139,31 @@ public sealed class TrainingGradientTests
             }
     }
 
-    [Fact]
-    public void Cross_entropy_gradient_matches_finite_differences()
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.1f)]
+    [InlineData(0.5f)]
+    public void Cross_entropy_gradient_matches_finite_differences(float smoothing)
     {
         var rng = new Random(5);
         int batch = 4, classes = 6;
         var logits = Random(rng, batch * classes, 3);
         int[] labels = [0, 5, 2, 2];
         var grad = new float[batch * classes];
-        CrossEntropy.Gradient(logits, batch, classes, labels, grad);
-        Check("dlogits", logits, grad, () => CrossEntropy.Loss(logits, batch, classes, labels), rng, 24);
+        CrossEntropy.Gradient(logits, batch, classes, labels, grad, smoothing);
+        Check("dlogits", logits, grad, () => CrossEntropy.Loss(logits, batch, classes, labels, smoothing), rng, 24);
+    }
+
+    [Fact]
+    public void Label_smoothing_loss_matches_its_definition()
+    {
+        // −Σ q log softmax with q = (1 − ε)·one-hot + ε/K, written out in doubles.
+        float[] logits = [1.5f, -0.5f, 0.25f, 2f];
+        double lse = Math.Log(logits.Sum(v => Math.Exp(v)));
+        double expected = 0;
+        for (int j = 0; j < 4; j++) expected -= ((j == 2 ? 0.8 : 0) + 0.2 / 4) * (logits[j] - lse);
+        Assert.Equal(expected, CrossEntropy.Loss(logits, 1, 4, [2], 0.2f), 5);
+        Assert.Throws<ArgumentOutOfRangeException>(() => CrossEntropy.Loss(logits, 1, 4, [2], 1f));
     }
 
     internal static ViTConfig TinyConfig(int channels = 1) => new()

@@ -33,6 +33,7 @@ internal static class TrainCommand
         var lr = new Option<float>("--lr") { Description = "Peak learning rate (AdamW)", DefaultValueFactory = _ => 1e-3f };
         var weightDecay = new Option<float>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => 0.05f };
         var warmup = new Option<float>("--warmup") { Description = "Warm-up epochs (linear), then cosine decay", DefaultValueFactory = _ => 1f };
+        var smoothing = new Option<float>("--label-smoothing") { Description = "Label smoothing ε in [0, 1): targets (1 − ε)·one-hot + ε/classes", DefaultValueFactory = _ => 0f };
         var crop = new Option<int>("--crop-padding") { Description = "Random-crop padding in pixels (0 = no crops)", DefaultValueFactory = _ => 2 };
         var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips" };
         var init = new Option<string?>("--init") { Description = "Start from this ViT model folder (its sizes and normalisation; --patch/--hidden/--layers/--heads/--mlp-ratio are ignored)" };
@@ -44,11 +45,13 @@ internal static class TrainCommand
             The committed models/fashion-vit-p4 (88.98 % test top-1, ~100 min on 2 cores):
               repshift train vit --data /usr/share/datasets/fashion-mnist --output models/fashion-vit-p4 --epochs 24 --seed 1 --lr 1e-3 --weight-decay 0.1 --crop-padding 0 --hidden 96 --layers 6
             """);
-        foreach (var o in new Option[] { data, output, epochs, seed, patch, hidden, layers, heads, mlpRatio, batch, lr, weightDecay, warmup, crop, noFlip, init, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, output, epochs, seed, patch, hidden, layers, heads, mlpRatio, batch, lr, weightDecay, warmup, crop, smoothing, noFlip, init, threads }) command.Options.Add(o);
         command.SetAction(r =>
         {
             int t = r.GetValue(threads);
             if (t < 1) throw new RepShiftException($"--threads {t} is out of range: use 1 or more");
+            float ls = r.GetValue(smoothing);
+            if (!(ls >= 0 && ls < 1)) throw new RepShiftException($"--label-smoothing {ls} is out of range: use a value in [0, 1), e.g. 0.1");
             Parallelism.Threads = t;
             string folder = r.GetValue(data)!;
             if (!Directory.Exists(folder)) throw new RepShiftException($"--data {folder}: folder not found");
@@ -85,6 +88,7 @@ internal static class TrainCommand
                 Seed = r.GetValue(seed),
                 Flip = !r.GetValue(noFlip),
                 CropPadding = r.GetValue(crop),
+                LabelSmoothing = r.GetValue(smoothing),
             };
             if (options.Epochs < 1 || options.BatchSize < 1) throw new RepShiftException("--epochs and --batch must be at least 1");
             var weights = start ?? VitTrainer.Initialize(config, options.Seed);

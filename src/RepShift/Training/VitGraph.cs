@@ -81,8 +81,11 @@ public sealed class VitGraph
         for (int b = 0; b < batch; b++) _out.AsSpan(b * s * d, d).CopyTo(_cls.AsSpan(b * d, d));
         LayerNormOps.Forward(_cls, batch, d, _w.NormGamma, _w.NormBeta, c.LayerNormEps, _clsHat, _clsRstd, _clsNorm);
         LinearOps.Forward(_clsNorm, batch, _w.HeadWeight, d, c.NumLabels, _w.HeadBias, _logits);
-        return labels.IsEmpty ? float.NaN : CrossEntropy.Loss(_logits, batch, c.NumLabels, labels);
+        return labels.IsEmpty ? float.NaN : CrossEntropy.Loss(_logits, batch, c.NumLabels, labels, LabelSmoothing);
     }
+
+    /// <summary>Label smoothing ε of the loss (0: plain cross-entropy against one-hot labels).</summary>
+    public float LabelSmoothing { get; init; }
 
     /// <summary>Gradients of the last forward's mean cross-entropy, overwritten into <paramref name="grads"/>.</summary>
     public void Backward(ReadOnlySpan<int> labels, ViTWeights grads)
@@ -90,7 +93,7 @@ public sealed class VitGraph
         var c = _c;
         int batch = BatchSize, d = c.Hidden, s = c.Tokens, n = c.Patches, t = batch * s, f = c.Intermediate, k = c.NumLabels;
         var dLogits = new float[batch * k];
-        CrossEntropy.Gradient(_logits, batch, k, labels, dLogits);
+        CrossEntropy.Gradient(_logits, batch, k, labels, dLogits, LabelSmoothing);
 
         var dClsNorm = _gradCls;
         LinearOps.Backward(_clsNorm, dLogits, batch, _w.HeadWeight, d, k, grads.HeadWeight, grads.HeadBias, dClsNorm.AsSpan(0, batch * d), false, _scratch);

@@ -18,6 +18,9 @@ public sealed record TrainingOptions
 
     /// <summary>Random crops of the image padded by this many pixels on each side (0 = off).</summary>
     public int CropPadding { get; init; } = 2;
+
+    /// <summary>Label smoothing ε: targets (1 − ε)·one-hot + ε/classes (0 = none).</summary>
+    public float LabelSmoothing { get; init; }
 }
 
 /// <summary>One epoch's numbers, reported as training goes.</summary>
@@ -63,7 +66,7 @@ public static class VitTrainer
         var c = weights.Config;
         Check(c, train, "training");
         if (test != null) Check(c, test, "test");
-        var graph = new VitGraph(weights);
+        var graph = new VitGraph(weights) { LabelSmoothing = options.LabelSmoothing };
         var grads = ViTWeights.Zeros(c);
         var gradList = grads.Parameters().ToList();
         var optimizer = new AdamW(weights.Parameters().Select((p, i) => (p.Data, gradList[i].Data, p.Decay))) { WeightDecay = options.WeightDecay };
