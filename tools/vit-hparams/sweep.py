@@ -46,6 +46,7 @@ class ViT(nn.Module):
         return s.head(s.norm(x)[:, 0])
 
 def run(cfg, out):
+    torch.set_num_threads(1)  # many runs share the CPU cores
     torch.manual_seed(cfg.get('seed', 1))
     dev = 'cuda'
     d = cfg['data']

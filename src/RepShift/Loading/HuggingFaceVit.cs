@@ -16,6 +16,15 @@ public static class HuggingFaceVit
 {
     public const string PreprocessorFile = "preprocessor_config.json";
 
+    /// <summary>One layer's tensor names below its prefix ("vit.encoder.layer.N." or "blocks.N."), shared by reading and writing.</summary>
+    private sealed record LayerNames(string Norm1, string Proj, string Norm2, string Fc1, string Fc2);
+
+    private static readonly LayerNames TransformersLayer = new("layernorm_before", "attention.output.dense", "layernorm_after", "intermediate.dense", "output.dense");
+    private static readonly LayerNames TimmLayer = new("norm1", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2");
+
+    /// <summary>transformers keeps Q, K and V apart (timm fuses them as attn.qkv).</summary>
+    private static readonly string[] TransformersQkv = ["attention.attention.query", "attention.attention.key", "attention.attention.value"];
+
     public static ViTWeights Load(string folder)
     {
         if (!Directory.Exists(folder)) throw new ModelFormatException($"{folder}: folder not found; expected a ViT model folder with config.json and model.safetensors");
@@ -125,23 +134,12 @@ public static class HuggingFaceVit
             for (int i = 0; i < c.Layers; i++)
             {
                 string l = $"{p}encoder.layer.{i}.";
-                layers[i] = new ViTLayerWeights
-                {
-                    Norm1Gamma = Vector(l + "layernorm_before.weight", d),
-                    Norm1Beta = Vector(l + "layernorm_before.bias", d),
-                    QkvWeight = Fused(Linear(l + "attention.attention.query.weight", d, d), Linear(l + "attention.attention.key.weight", d, d), Linear(l + "attention.attention.value.weight", d, d), d),
-                    QkvBias = [.. Vector(l + "attention.attention.query.bias", d), .. Vector(l + "attention.attention.key.bias", d), .. Vector(l + "attention.attention.value.bias", d)],
-                    ProjWeight = Linear(l + "attention.output.dense.weight", d, d),
-                    ProjBias = Vector(l + "attention.output.dense.bias", d),
-                    Norm2Gamma = Vector(l + "layernorm_after.weight", d),
-                    Norm2Beta = Vector(l + "layernorm_after.bias", d),
-                    Fc1Weight = Linear(l + "intermediate.dense.weight", d, f),
-                    Fc1Bias = Vector(l + "intermediate.dense.bias", f),
-                    Fc2Weight = Linear(l + "output.dense.weight", f, d),
-                    Fc2Bias = Vector(l + "output.dense.bias", d),
-                };
+                string[] qkv = [.. TransformersQkv.Select(n => l + n)];
+                layers[i] = Layer(l, TransformersLayer, d, f,
+                    Fused(Linear(qkv[0] + ".weight", d, d), Linear(qkv[1] + ".weight", d, d), Linear(qkv[2] + ".weight", d, d), d),
+                    [.. Vector(qkv[0] + ".bias", d), .. Vector(qkv[1] + ".bias", d), .. Vector(qkv[2] + ".bias", d)]);
             }
-            if (file.Contains($"{p}encoder.layer.{c.Layers}.layernorm_before.weight"))
+            if (file.Contains($"{p}encoder.layer.{c.Layers}.{TransformersLayer.Norm1}.weight"))
                 throw new ModelFormatException($"{file.Source}: the checkpoint has a layer {c.Layers} but config.json says num_hidden_layers {c.Layers}");
             bool teacher = file.Contains("cls_classifier.weight");
             string head = teacher ? "cls_classifier." : "classifier.";
@@ -171,22 +169,8 @@ public static class HuggingFaceVit
             for (int i = 0; i < c.Layers; i++)
             {
                 string l = $"blocks.{i}.";
-                layers[i] = new ViTLayerWeights
-                {
-                    Norm1Gamma = Vector(l + "norm1.weight", d),
-                    Norm1Beta = Vector(l + "norm1.bias", d),
-                    // timm's qkv is one [3D, D] Linear: transposed it is already Q | K | V side by side.
-                    QkvWeight = Linear(l + "attn.qkv.weight", d, 3 * d),
-                    QkvBias = Vector(l + "attn.qkv.bias", 3 * d),
-                    ProjWeight = Linear(l + "attn.proj.weight", d, d),
-                    ProjBias = Vector(l + "attn.proj.bias", d),
-                    Norm2Gamma = Vector(l + "norm2.weight", d),
-                    Norm2Beta = Vector(l + "norm2.bias", d),
-                    Fc1Weight = Linear(l + "mlp.fc1.weight", d, f),
-                    Fc1Bias = Vector(l + "mlp.fc1.bias", f),
-                    Fc2Weight = Linear(l + "mlp.fc2.weight", f, d),
-                    Fc2Bias = Vector(l + "mlp.fc2.bias", d),
-                };
+                // timm's qkv is one [3D, D] Linear: transposed it is already Q | K | V side by side.
+                layers[i] = Layer(l, TimmLayer, d, f, Linear(l + "attn.qkv.weight", d, 3 * d), Vector(l + "attn.qkv.bias", 3 * d));
             }
             return new ViTWeights
             {
@@ -205,6 +189,22 @@ public static class HuggingFaceVit
                 DistHeadBias = k > 0 && file.Contains("head_dist.weight") ? Vector("head_dist.bias", k) : [],
             };
         }
+
+        private ViTLayerWeights Layer(string l, LayerNames n, int d, int f, float[] qkvWeight, float[] qkvBias) => new()
+        {
+            Norm1Gamma = Vector($"{l}{n.Norm1}.weight", d),
+            Norm1Beta = Vector($"{l}{n.Norm1}.bias", d),
+            QkvWeight = qkvWeight,
+            QkvBias = qkvBias,
+            ProjWeight = Linear($"{l}{n.Proj}.weight", d, d),
+            ProjBias = Vector($"{l}{n.Proj}.bias", d),
+            Norm2Gamma = Vector($"{l}{n.Norm2}.weight", d),
+            Norm2Beta = Vector($"{l}{n.Norm2}.bias", d),
+            Fc1Weight = Linear($"{l}{n.Fc1}.weight", d, f),
+            Fc1Bias = Vector($"{l}{n.Fc1}.bias", f),
+            Fc2Weight = Linear($"{l}{n.Fc2}.weight", f, d),
+            Fc2Bias = Vector($"{l}{n.Fc2}.bias", d),
+        };
 
         /// <summary>[special + g·g, D] from the file, interpolated to the config's grid when the file's grid differs.</summary>
         private float[] Positions(string name, ViTConfig c)
@@ -270,24 +270,24 @@ public static class HuggingFaceVit
         {
             var l = w.Layers[i];
             string p = $"vit.encoder.layer.{i}.";
-            string[] names = ["query", "key", "value"];
+            var n = TransformersLayer;
             for (int j = 0; j < 3; j++)
             {
                 var part = new float[d * d];
                 for (int r = 0; r < d; r++) l.QkvWeight.AsSpan(r * 3 * d + j * d, d).CopyTo(part.AsSpan(r * d));
-                tensors.Add(($"{p}attention.attention.{names[j]}.weight", [d, d], Transpose(part, d, d)));
-                tensors.Add(($"{p}attention.attention.{names[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
+                tensors.Add(($"{p}{TransformersQkv[j]}.weight", [d, d], Transpose(part, d, d)));
+                tensors.Add(($"{p}{TransformersQkv[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
             }
-            tensors.Add(($"{p}attention.output.dense.weight", [d, d], Transpose(l.ProjWeight, d, d)));
-            tensors.Add(($"{p}attention.output.dense.bias", [d], l.ProjBias));
-            tensors.Add(($"{p}layernorm_before.weight", [d], l.Norm1Gamma));
-            tensors.Add(($"{p}layernorm_before.bias", [d], l.Norm1Beta));
-            tensors.Add(($"{p}layernorm_after.weight", [d], l.Norm2Gamma));
-            tensors.Add(($"{p}layernorm_after.bias", [d], l.Norm2Beta));
-            tensors.Add(($"{p}intermediate.dense.weight", [f, d], Transpose(l.Fc1Weight, d, f)));
-            tensors.Add(($"{p}intermediate.dense.bias", [f], l.Fc1Bias));
-            tensors.Add(($"{p}output.dense.weight", [d, f], Transpose(l.Fc2Weight, f, d)));
-            tensors.Add(($"{p}output.dense.bias", [d], l.Fc2Bias));
+            tensors.Add(($"{p}{n.Proj}.weight", [d, d], Transpose(l.ProjWeight, d, d)));
+            tensors.Add(($"{p}{n.Proj}.bias", [d], l.ProjBias));
+            tensors.Add(($"{p}{n.Norm1}.weight", [d], l.Norm1Gamma));
+            tensors.Add(($"{p}{n.Norm1}.bias", [d], l.Norm1Beta));
+            tensors.Add(($"{p}{n.Norm2}.weight", [d], l.Norm2Gamma));
+            tensors.Add(($"{p}{n.Norm2}.bias", [d], l.Norm2Beta));
+            tensors.Add(($"{p}{n.Fc1}.weight", [f, d], Transpose(l.Fc1Weight, d, f)));
+            tensors.Add(($"{p}{n.Fc1}.bias", [f], l.Fc1Bias));
+            tensors.Add(($"{p}{n.Fc2}.weight", [d, f], Transpose(l.Fc2Weight, f, d)));
+            tensors.Add(($"{p}{n.Fc2}.bias", [d], l.Fc2Bias));
         }
         tensors.Add(("vit.layernorm.weight", [d], w.NormGamma));
         tensors.Add(("vit.layernorm.bias", [d], w.NormBeta));

@@ -101,25 +101,9 @@ public sealed class BertEncoder
         Embed(ids, batch);
         Profile?.Add(EncoderProfile.Stage.Embed, t0);
 
-        var metric = plan.IsDense ? null : plan.ParsedMetric;
-        var tokenLayers = new int[batch.Sequences];
-        bool keyBias = false;
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            for (int s = 0; s < batch.Sequences; s++) tokenLayers[s] += batch.Length(s);
-            bool reduce = metric != null && Array.IndexOf(plan.PruneAt, l) >= 0;
-            _layers[l].Forward(batch, ws, Attention, keyBias, reduce ? metric : null, l, plan.Seed, Profile);
-            if (reduce)
-            {
-                beforeReduction?.Invoke(l, batch);
-                long r0 = Stopwatch.GetTimestamp();
-                Reducer.Reduce(batch, plan, metric!, ws.Frozen);
-                keyBias = LayerSteps.UpdateKeyBias(batch, ws.KeyBias);
-                Profile?.Add(EncoderProfile.Stage.Compression, r0);
-            }
-            afterLayer?.Invoke(l, batch);
-        }
-        return tokenLayers;
+        return LayerSteps.RunStack(batch, ws, plan, _layers.Length,
+            (l, keyBias, metric) => _layers[l].Forward(batch, ws, Attention, keyBias, metric, l, plan.Seed, Profile),
+            ws.Frozen, Profile, afterLayer, beforeReduction);
     }
 
     private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);

@@ -82,23 +82,9 @@ public sealed class VitEncoder
         ws.EnsureCapacity(batch.Count);
         Embed(images, batch, ws);
 
-        var metric = plan.IsDense ? null : plan.ParsedMetric;
-        var tokenLayers = new int[batch.Sequences];
-        bool keyBias = false;
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            for (int s = 0; s < batch.Sequences; s++) tokenLayers[s] += batch.Length(s);
-            bool reduce = metric != null && Array.IndexOf(plan.PruneAt, l) >= 0;
-            _layers[l].Forward(batch, ws, Attention, keyBias, reduce ? metric : null, l, plan.Seed);
-            if (reduce)
-            {
-                beforeReduction?.Invoke(l, batch);
-                Reducer.Reduce(batch, plan, metric!, null);
-                keyBias = LayerSteps.UpdateKeyBias(batch, ws.KeyBias);
-            }
-            afterLayer?.Invoke(l, batch);
-        }
-        return tokenLayers;
+        return LayerSteps.RunStack(batch, ws, plan, _layers.Length,
+            (l, keyBias, metric) => _layers[l].Forward(batch, ws, Attention, keyBias, metric, l, plan.Seed),
+            null, null, afterLayer, beforeReduction);
     }
 
     /// <summary>Patch embeddings by one GEMM over unfolded patches, plus [CLS]/distillation tokens and positions.</summary>
