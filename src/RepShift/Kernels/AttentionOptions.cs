@@ -43,8 +43,21 @@ public sealed class AttentionOptions
 
     internal float EffectiveScale => Scale ?? 1f / MathF.Sqrt(HeadDim);
 
+    /// <summary>
+    /// What every attention kernel does first: checks the shapes (see <see cref="Validate"/>) and clears the
+    /// per-key outputs it accumulates into. Returns the batch's token count.
+    /// </summary>
+    internal int Begin(int qLength, int kLength, int vLength, int outLength, ReadOnlySpan<int> seqStarts)
+    {
+        Validate(qLength, kLength, vLength, outLength, seqStarts);
+        int tokens = seqStarts[^1];
+        AttentionReceived?.AsSpan(0, tokens).Clear();
+        ClsAttention?.AsSpan(0, tokens).Clear();
+        return tokens;
+    }
+
     /// <summary>Checks shapes against a batch; throws <see cref="ArgumentException"/> with what was expected and what was found.</summary>
-    internal void Validate(int qLength, int kLength, int vLength, int outLength, ReadOnlySpan<int> seqStarts)
+    private void Validate(int qLength, int kLength, int vLength, int outLength, ReadOnlySpan<int> seqStarts)
     {
         if (Heads <= 0 || HeadDim <= 0) throw new ArgumentException($"heads ({Heads}) and head dim ({HeadDim}) must be positive");
         if (HeadDim > 256) throw new ArgumentException($"head dim {HeadDim} is above the supported maximum of 256");

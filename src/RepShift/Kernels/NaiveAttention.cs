@@ -12,12 +12,9 @@ public static class NaiveAttention
     public static void Run(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output,
         ReadOnlySpan<int> seqStarts, AttentionOptions options)
     {
-        options.Validate(q.Length, k.Length, v.Length, output.Length, seqStarts);
-        int batch = seqStarts.Length - 1;
-        int tokens = seqStarts[^1];
+        int tokens = options.Begin(q.Length, k.Length, v.Length, output.Length, seqStarts);
         if (tokens == 0) return;
-        options.AttentionReceived?.AsSpan(0, tokens).Clear();
-        options.ClsAttention?.AsSpan(0, tokens).Clear();
+        int batch = seqStarts.Length - 1;
 
         unsafe
         {
