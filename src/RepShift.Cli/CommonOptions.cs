@@ -4,12 +4,22 @@ using RepShift.Kernels;
 
 namespace RepShift.Cli;
 
-/// <summary>Options every model-running command shares: model, lengths, batching, threads, attention kernel.</summary>
-internal sealed class CommonOptions
+/// <summary>
+/// Options every model-running command shares: model, lengths, batching, threads, attention kernel, compression.
+/// Image commands (<paramref name="images"/>) describe --model and --batch for ViT models and leave out what only
+/// text has: --max-tokens, --batch-tokens, the text presets (tuned on sentences; their 64-token minimum would
+/// leave every 50-token image dense without a word) and --pooling (a ViT classifies from [CLS]).
+/// </summary>
+internal sealed class CommonOptions(bool images = false)
 {
-    public readonly Option<string?> Model = new("--model") { Description = "Model: 'all-MiniLM-L6-v2' (embedded, default), a Hugging Face model folder, or an .onnx file with vocab.txt beside it" };
+    public readonly Option<string?> Model = new("--model")
+    {
+        Description = images
+            ? "ViT model folder (Hugging Face ViT/DeiT: config.json + model.safetensors; default: the committed Fashion-MNIST model)"
+            : "Model: 'all-MiniLM-L6-v2' (embedded, default), a Hugging Face model folder, or an .onnx file with vocab.txt beside it",
+    };
     public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Tokens per text incl. [CLS]/[SEP]; longer texts are truncated", DefaultValueFactory = _ => 256 };
-    public readonly Option<int> Batch = new("--batch") { Description = "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
+    public readonly Option<int> Batch = new("--batch") { Description = images ? "Most images per batch" : "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most tokens per packed batch: short texts share big batches, long ones bound the scratch memory", DefaultValueFactory = _ => new EmbedderOptions().BatchTokens };
     public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     public readonly Option<AttentionKind> Attention = new("--attention") { Description = "Attention kernel: flash (tiled, O(N) memory) or naive (materialises N×N)", DefaultValueFactory = _ => new EmbedderOptions().Attention };
@@ -29,13 +39,16 @@ internal sealed class CommonOptions
     public void AddTo(Command command, bool compression = true)
     {
         command.Options.Add(Model);
-        command.Options.Add(MaxTokens);
+        if (!images) command.Options.Add(MaxTokens);
         command.Options.Add(Batch);
-        command.Options.Add(BatchTokens);
+        if (!images) command.Options.Add(BatchTokens);
         command.Options.Add(Threads);
         command.Options.Add(Attention);
         if (!compression) return;
-        foreach (var o in new Option[] { Preset, PlanFile, Metric, PruneAt, Keep, Remove, Mass, Mode, Pooling, MinLength, Seed }) command.Options.Add(o);
+        if (!images) command.Options.Add(Preset);
+        foreach (var o in new Option[] { PlanFile, Metric, PruneAt, Keep, Remove, Mass, Mode }) command.Options.Add(o);
+        if (!images) command.Options.Add(Pooling);
+        foreach (var o in new Option[] { MinLength, Seed }) command.Options.Add(o);
     }
 
     public EmbedderOptions EmbedderOptions(ParseResult r) => new()
@@ -53,7 +66,7 @@ internal sealed class CommonOptions
     /// </summary>
     public CompressionPlan Plan(ParseResult r)
     {
-        string? file = r.GetValue(PlanFile), preset = r.GetValue(Preset);
+        string? file = r.GetValue(PlanFile), preset = images ? null : r.GetValue(Preset);
         if (file != null && preset != null) throw new RepShiftException("give --plan or --preset, not both");
         var plan = file != null ? CompressionPlan.Load(file) : Presets.Get(preset ?? "none");
         if (r.GetValue(PruneAt) is { } layers) plan = plan with { PruneAt = ParseLayers(layers) };
@@ -62,7 +75,7 @@ internal sealed class CommonOptions
         if (r.GetValue(Remove) is int remove) plan = plan with { RemoveCount = remove, Mass = null };
         if (r.GetValue(Mass) is double mass) plan = plan with { Mass = mass, RemoveCount = null };
         if (r.GetValue(Mode) is { } mode) plan = plan with { Mode = ParseEnum<ReduceMode>("--mode", mode) };
-        if (r.GetValue(Pooling) is { } pooling) plan = plan with { Pooling = ParseEnum<CompressionPooling>("--pooling", pooling) };
+        if (!images && r.GetValue(Pooling) is { } pooling) plan = plan with { Pooling = ParseEnum<CompressionPooling>("--pooling", pooling) };
         if (r.GetValue(MinLength) is int minLength) plan = plan with { MinLength = minLength };
         if (r.GetValue(Seed) is int seed) plan = plan with { Seed = seed };
         bool tuned = r.GetValue(Metric) != null || r.GetValue(Keep) != null || r.GetValue(Remove) != null || r.GetValue(Mass) != null || r.GetValue(Mode) != null;

@@ -9,7 +9,7 @@ internal static class ClassifyCommand
 {
     public static Command Create()
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(images: true);
         var images = new Argument<string[]>("images") { Description = "Image files (PNG, JPEG, …); converted to the model's channels and size", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "Labels to print per image", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = """One JSON line per image: {"image":"a.png","labels":[{"label":"Sneaker","probability":0.93},…]}""" };

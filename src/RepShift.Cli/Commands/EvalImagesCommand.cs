@@ -23,7 +23,7 @@ internal static class EvalImagesCommand
 
     public static Command Create()
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(images: true);
         var data = new Option<string>("--data") { Description = "IDX folder (t10k-images-idx3-ubyte[.gz] + labels; else train-…) or a folder with one sub-folder of images per class", Required = true };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N images" };
         var rounds = new Option<int>("--rounds") { Description = "Timed passes over the data per plan (alternating order); accuracy is from the first", DefaultValueFactory = _ => 1 };

@@ -13,7 +13,7 @@ internal static class ShowCommand
     {
         var common = new CommonOptions();
         var text = new Option<string?>("--text") { Description = "The text to trace" };
-        var image = new Option<string?>("--image") { Description = $"An image to trace with a ViT model (default {VisionModel.DefaultFolder}); needs --output" };
+        var image = new Option<string?>("--image") { Description = $"An image to trace with a ViT model (--model: a ViT folder, default {VisionModel.DefaultFolder}); needs --output" };
         var output = new Option<string?>("--output") { Description = "With --image: the PNG to write (input, then one panel per reduction with removed patches covered)" };
         var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
         var command = new Command("show", """
@@ -55,6 +55,8 @@ internal static class ShowCommand
 
     private static int ShowImage(ParseResult r, CommonOptions common, string path, string output)
     {
+        // The presets are tuned on sentences: their 64-token minimum would leave a 50-token image dense without a word.
+        if (r.GetValue(common.Preset) != null) throw new RepShiftException("--preset is for text; with --image give the plan itself (--prune-at, --keep, --metric, --mode) or --plan");
         common.ApplyThreads(r);
         var weights = VisionModel.Load(r.GetValue(common.Model));
         var c = weights.Config;
