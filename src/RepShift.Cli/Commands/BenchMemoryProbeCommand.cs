@@ -40,7 +40,7 @@ internal static class BenchMemoryProbeCommand
     {
         var plan = spec is "repshift" or "repshift-avx2" ? CompressionPlan.None
             : spec.StartsWith("repshift:", StringComparison.Ordinal) ? Presets.Get(spec["repshift:".Length..])
-            : throw new RepShiftException($"unknown engine '{spec}': use repshift, repshift:PRESET or onnxruntime");
+            : throw new RepShiftException($"unknown engine '{spec}': use repshift, repshift-avx2, repshift:PRESET or onnxruntime");
         var embedder = TextEmbedder.Load(model, options with { Compression = plan });
         return new RepShiftEngine(embedder, spec, plan, ownBatches, avx2Only: spec == "repshift-avx2");
     }
