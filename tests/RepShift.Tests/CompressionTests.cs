@@ -1,4 +1,5 @@
 using RepShift.Compression;
+using RepShift.Evaluation;
 using RepShift.Kernels;
 using RepShift.Models;
 using RepShift.Tokens;

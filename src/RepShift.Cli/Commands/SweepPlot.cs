@@ -1,4 +1,4 @@
-using RepShift.Compression;
+using RepShift.Evaluation;
 
 namespace RepShift.Cli.Commands;
 

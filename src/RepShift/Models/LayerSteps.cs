@@ -7,7 +7,7 @@ namespace RepShift.Models;
 
 /// <summary>
 /// The steps the post-LN text layer (<see cref="BertLayer"/>) and the pre-LN vision layer
-/// (<see cref="Vision.VitLayer"/>) share: attention over the fused QKV buffer, and the scores read off a
+/// (<c>RepShift.Vision.VitLayer</c>) share: attention over the fused QKV buffer, and the scores read off a
 /// layer's output or off the attention kernel's per-key sums, and the key bias after a reduction.
 /// </summary>
 internal static class LayerSteps

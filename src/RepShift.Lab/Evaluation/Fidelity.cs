@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using RepShift.Kernels;
 
-namespace RepShift.Compression;
+namespace RepShift.Evaluation;
 
 /// <summary>How closely compressed embeddings follow the dense ones, label-free.</summary>
 /// <param name="MeanCosine">Mean cosine between each text's compressed and dense embedding.</param>

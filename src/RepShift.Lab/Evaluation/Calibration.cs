@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using RepShift.Compression;
 
-namespace RepShift.Compression;
+namespace RepShift.Evaluation;
 
 /// <summary>One plan tried by calibration: its share of the dense token-layer work, its fidelity and (when timed) its measured speedup.</summary>
 public sealed record CalibrationTrial(CompressionPlan Plan, double WorkShare, FidelityResult Fidelity, double SelfMrr, double? Speedup = null);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using RepShift.Evaluation;
+using RepShift.Compression;
 
-namespace RepShift.Compression;
+namespace RepShift.Evaluation;
 
 /// <summary>One plan's quality and cost in the sweep; null where a data set was not run for it.</summary>
 public sealed record SweepRow(

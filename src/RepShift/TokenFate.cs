@@ -1,8 +1,9 @@
+using RepShift.Compression;
 using RepShift.Models;
 using RepShift.Text;
 using RepShift.Tokens;
 
-namespace RepShift.Compression;
+namespace RepShift;
 
 /// <summary>What became of an input token under a compression plan.</summary>
 public enum TokenFateKind

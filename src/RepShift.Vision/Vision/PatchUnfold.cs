@@ -1,4 +1,4 @@
-namespace RepShift.Training;
+namespace RepShift.Vision;
 
 /// <summary>
 /// Cuts [batch, C, H, W] images into patch rows [batch·patches, C·p·p] in (channel, row, column) order, as

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using RepShift.Vision;
+using RepShift.Loading;
 
-namespace RepShift.Loading;
+namespace RepShift.Vision;
 
 /// <summary>
 /// Hugging Face ViT and DeiT folders: config.json (model_type "vit" or "deit"), model.safetensors with
