@@ -4,7 +4,6 @@ using RepShift.Compression;
 using RepShift.Kernels;
 using RepShift.Models;
 using RepShift.Tokens;
-using RepShift.Training;
 
 namespace RepShift.Vision;
 
