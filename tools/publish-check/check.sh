@@ -20,11 +20,14 @@ for p in RepShift.Models.MiniLM RepShift RepShift.Vision; do
   dotnet pack "$root/src/$p/$p.csproj" -c Release -o "$feed" -p:Version=$version -nologo -v q >/dev/null
 done
 
-nuspec() { unzip -p "$feed/$1.$version.nupkg" "$1.nuspec"; }
+# A .nupkg is a zip: unzip where present, else Python's zipfile.
+zipnames() { if command -v unzip >/dev/null; then unzip -Z1 "$1"; else python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$1"; fi; }
+zipcat() { if command -v unzip >/dev/null; then unzip -p "$1" "$2"; else python3 -c 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())' "$1" "$2"; fi; }
+nuspec() { zipcat "$feed/$1.$version.nupkg" "$1.nuspec"; }
 echo "== RepShift.$version.nupkg"
 core_deps="$(nuspec RepShift | grep -o 'dependency id="[^"]*"' | cut -d'"' -f2 | sort -u | tr '\n' ' ')"
 echo "dependencies: $core_deps"
-core_native="$(unzip -Z1 "$feed/RepShift.$version.nupkg" | grep -E '^runtimes/|\.(so|dylib)$|native' || true)"
+core_native="$(zipnames "$feed/RepShift.$version.nupkg" | grep -E '^runtimes/|\.(so|dylib)$|native' || true)"
 [[ -z "$core_native" ]] && echo "native assets: none" || bad "native assets in the core package: $core_native"
 for dep in $core_deps; do
   case "$dep" in SkiaSharp*|HarfBuzzSharp*|Microsoft.ML*|SentenceTransformers*) bad "core package depends on $dep";; esac
