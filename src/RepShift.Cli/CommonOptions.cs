@@ -57,6 +57,7 @@ internal sealed class CommonOptions(bool images = false)
         BatchSize = r.GetValue(Batch),
         BatchTokens = r.GetValue(BatchTokens),
         Attention = r.GetValue(Attention),
+        Threads = ThreadCount(r),
         Compression = Plan(r),
     };
 
@@ -105,18 +106,17 @@ internal sealed class CommonOptions(bool images = false)
         }
     }
 
-    /// <summary>Applies --threads and loads the model.</summary>
-    public TextEmbedder CreateEmbedder(ParseResult r)
-    {
-        ApplyThreads(r);
-        return TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
-    }
+    /// <summary>Loads the model into an embedder with its own compute context (--threads); the caller disposes it.</summary>
+    public TextEmbedder CreateEmbedder(ParseResult r) => TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
 
-    public void ApplyThreads(ParseResult r)
+    /// <summary>A compute context for commands that build their own encoder (images, benchmarks); the caller disposes it.</summary>
+    public ComputeContext CreateCompute(ParseResult r, GemmKernel kernel = GemmKernel.Auto) => new(ThreadCount(r), kernel);
+
+    public int ThreadCount(ParseResult r)
     {
         int threads = r.GetValue(Threads);
         if (threads < 1) throw new RepShiftException($"--threads {threads} is out of range: use 1 or more");
-        Parallelism.Threads = threads;
+        return threads;
     }
 
     /// <summary>The ONNX bytes of --model for ONNX Runtime: the embedded model or an .onnx file; other sources have none.</summary>

@@ -21,14 +21,27 @@ public sealed record EmbedderOptions
 
     public AttentionKind Attention { get; init; } = AttentionKind.Flash;
 
+    /// <summary>Threads the kernels use, the calling one included; 0 means one per logical core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>GEMM kernel; <see cref="GemmKernel.Auto"/> picks AVX-512 where the CPU has it. Results are the same with either.</summary>
+    public GemmKernel Kernel { get; init; } = GemmKernel.Auto;
+
+    /// <summary>When given, the encoder adds its stage timings to it.</summary>
+    public EncoderProfile? Profile { get; init; }
+
     /// <summary>Token compression applied between layers; dense by default.</summary>
     public CompressionPlan Compression { get; init; } = CompressionPlan.None;
 
+    /// <summary>Checks the options against a model; each problem is one <see cref="OptionException"/> naming the property.</summary>
     internal void Validate(int maxPositions)
     {
         if (MaxTokens < 2 || MaxTokens > maxPositions)
-            throw new RepShiftException($"--max-tokens {MaxTokens} is out of range: the model takes 2 to {maxPositions} tokens per text");
-        if (BatchSize < 1) throw new RepShiftException($"--batch {BatchSize} is out of range: use 1 or more");
-        if (BatchTokens < 1) throw new RepShiftException($"--batch-tokens {BatchTokens} is out of range: use 1 or more (e.g. 8192)");
+            throw new OptionException(nameof(MaxTokens), $"MaxTokens must be 2 to {maxPositions} (the model's positions), not {MaxTokens}");
+        if (BatchSize < 1) throw new OptionException(nameof(BatchSize), $"BatchSize must be ≥ 1, not {BatchSize}");
+        if (BatchTokens < 1) throw new OptionException(nameof(BatchTokens), $"BatchTokens must be ≥ 1 (e.g. 8192), not {BatchTokens}");
+        if (Threads < 0) throw new OptionException(nameof(Threads), $"Threads must be ≥ 0 (0: one per logical core), not {Threads}");
+        if (!Enum.IsDefined(Kernel)) throw new OptionException(nameof(Kernel), $"Kernel must be Auto, Avx2 or Avx512, not {Kernel}");
+        if (Kernel == GemmKernel.Avx512 && !ComputeContext.Avx512Available) throw new OptionException(nameof(Kernel), "Kernel Avx512 needs AVX-512F, which this CPU (or runtime) lacks; use Auto or Avx2");
     }
 }

@@ -1,4 +1,5 @@
 using RepShift.Compression;
+using RepShift.Kernels;
 using RepShift.Loading;
 using RepShift.Models;
 using RepShift.Text;
@@ -7,20 +8,31 @@ namespace RepShift;
 
 /// <summary>
 /// Texts in, embeddings out: tokenizer → packed batches → <see cref="BertEncoder"/> → pooled vectors.
-/// Thread-safe; an embedding does not depend on which batch or position its text came in.
+/// It owns the <see cref="ComputeContext"/> (worker threads, GEMM kernel, profile) made from its options;
+/// dispose it to stop the workers. Thread-safe; an embedding does not depend on which batch or position
+/// its text came in, nor on the thread count or kernel.
 /// </summary>
-public sealed class TextEmbedder
+public sealed class TextEmbedder : IDisposable
 {
+    private readonly bool _ownsCompute;
+
     public TextEmbedder(ModelBundle model, EmbedderOptions? options = null)
     {
         Options = options ?? new EmbedderOptions();
         Options.Validate(model.Weights.Config.MaxPositions);
+        Options.Compression.Validate(model.Weights.Config.Layers, model.Name);
         ModelName = model.Name;
         Tokenizer = model.Tokenizer;
-        Encoder = new BertEncoder(model.Weights, model.Name) { Attention = Options.Attention };
-        Options.Compression.Validate(model.Weights.Config.Layers, model.Name);
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
+        var compute = new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
+        try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name); }
+        catch
+        {
+            compute.Dispose();
+            throw;
+        }
+        _ownsCompute = true;
     }
 
     private TextEmbedder(TextEmbedder other, EmbedderOptions options)
@@ -32,7 +44,10 @@ public sealed class TextEmbedder
         Options.Compression.Validate(Encoder.Config.Layers, ModelName);
     }
 
-    /// <summary>The same model (weights shared, nothing reloaded) under another compression plan.</summary>
+    /// <summary>
+    /// The same model (weights and compute context shared, nothing reloaded) under another compression plan.
+    /// The result borrows this embedder's context: it stays usable only while this one is not disposed.
+    /// </summary>
     public TextEmbedder WithCompression(CompressionPlan plan) => new(this, Options with { Compression = plan });
 
     /// <summary>Loads a model by name or path (see <see cref="ModelLoader"/>); null means the embedded all-MiniLM-L6-v2.</summary>
@@ -43,6 +58,9 @@ public sealed class TextEmbedder
     public BertTextTokenizer Tokenizer { get; }
     public BertEncoder Encoder { get; }
     public int Dimension => Encoder.Config.Hidden;
+
+    /// <summary>The threads, kernel, profile and scratch meter this embedder runs with.</summary>
+    public ComputeContext Compute => Encoder.Compute;
 
     public TokenizedText Tokenize(string text) => Tokenizer.Encode(text, Options.MaxTokens);
 
@@ -106,4 +124,25 @@ public sealed class TextEmbedder
 
     /// <summary>Embeds one text.</summary>
     public float[] Embed(string text) => Embed([text]).Vectors[0];
+
+    /// <summary>
+    /// Every input token of <paramref name="text"/> with its score at each reduction and where it was removed,
+    /// under <paramref name="plan"/> (default: <see cref="EmbedderOptions.Compression"/>).
+    /// </summary>
+    public TokenFateReport TraceFates(string text, CompressionPlan? plan = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (string.IsNullOrWhiteSpace(text)) throw new RepShiftException("the text is empty: there is nothing to show; give it some words");
+        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
+        plan ??= Options.Compression;
+        var tokenized = Tokenize(text);
+        var recorder = new TokenFateRecorder(tokenized.Ids, plan, Encoder.Config.Layers);
+        Encoder.Trace([tokenized.Ids], plan, recorder.AfterLayer, recorder.BeforeReduction);
+        return recorder.Report(Tokenizer.TokenText, tokenized.Truncated);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsCompute) Encoder.Compute.Dispose();
+    }
 }

@@ -1,6 +1,4 @@
 using RepShift.Compression;
-using RepShift.Models;
-using RepShift.Text;
 using RepShift.Tokens;
 
 namespace RepShift;
@@ -34,7 +32,7 @@ public sealed record TokenFate(int Position, int TokenId, string Token, bool Pro
 
 /// <summary>
 /// Every input token of one text with its score at each reduction and where it was removed, read off
-/// <see cref="BertEncoder.Trace"/>: a token is removed after the reduction where its position stops being
+/// an encoder's trace (<see cref="TokenFateRecorder"/>): a token is removed after the reduction where its position stops being
 /// the <see cref="TokenBatch.Origin"/> of any row (a merge keeps the destination's origin; a fused row has none).
 /// </summary>
 /// <param name="Tokens">Every input token, in input order.</param>
@@ -52,78 +50,100 @@ public sealed record TokenFateReport(IReadOnlyList<TokenFate> Tokens, int[] Redu
 
     /// <summary>Token-layers processed as a share of the dense encoder's (input tokens × layers).</summary>
     public double WorkShare => TokenLayers / (double)(InputTokens * Layers);
+}
 
-    /// <summary>Traces <paramref name="text"/> under <paramref name="plan"/> (default: the embedder's own compression plan).</summary>
-    public static TokenFateReport Trace(TextEmbedder embedder, string text, CompressionPlan? plan = null)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (string.IsNullOrWhiteSpace(text)) throw new RepShiftException("the text is empty: there is nothing to show; give it some words");
-        if (plan != null && !ReferenceEquals(plan, embedder.Options.Compression)) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
-        var tokenized = embedder.Tokenize(text);
-        return Trace(embedder.Encoder, embedder.Tokenizer, tokenized.Ids, plan ?? embedder.Options.Compression, tokenized.Truncated);
-    }
+/// <summary>
+/// Builds a <see cref="TokenFateReport"/> from an encoder's trace of one sequence: give
+/// <see cref="AfterLayer"/> and <see cref="BeforeReduction"/> to the encoder's Trace, then call <see cref="Report"/>.
+/// </summary>
+public sealed class TokenFateRecorder
+{
+    private readonly int[] _ids;
+    private readonly CompressionPlan _plan;
+    private readonly int _layers;
+    private readonly int[] _reductions;
+    private readonly float[][] _scores;
+    private readonly TokenFateKind[] _fate;
+    private readonly int?[] _removedAt;
+    private readonly float[] _size;
+    private readonly bool[] _alive, _present, _protected;
+    private readonly TokenFateKind _removal;
+    private int _tokenLayers, _finalRows;
 
-    /// <summary>Traces one sequence of ids (wrapped in [CLS] … [SEP]) under a plan already validated for <paramref name="encoder"/>.</summary>
-    public static TokenFateReport Trace(BertEncoder encoder, BertTextTokenizer tokenizer, int[] ids, CompressionPlan plan, bool truncated = false)
+    /// <param name="ids">The sequence traced, [CLS] … [SEP].</param>
+    /// <param name="plan">The plan it runs under, already validated for the model.</param>
+    /// <param name="layers">The model's layer count.</param>
+    public TokenFateRecorder(int[] ids, CompressionPlan plan, int layers)
     {
         if (plan.IsDense)
             throw new RepShiftException("the compression plan is dense, so no token is scored or removed: give --preset, --plan or --prune-at (e.g. --prune-at 1 --keep 0.5)");
         int n = ids.Length;
-        int[] reductions = [.. plan.PruneAt.Order()];
-        var scores = new float[n][];
-        for (int p = 0; p < n; p++) scores[p] = [.. Enumerable.Repeat(float.NaN, reductions.Length)];
-        var fate = new TokenFateKind[n];
-        var removedAt = new int?[n];
-        var size = Enumerable.Repeat(1f, n).ToArray();
-        var alive = Enumerable.Repeat(true, n).ToArray();
-        var present = new bool[n];
-        var protectedRow = new bool[n];
-        var removal = plan.Mode switch
+        _ids = ids;
+        _plan = plan;
+        _layers = layers;
+        _reductions = [.. plan.PruneAt.Order()];
+        _scores = new float[n][];
+        for (int p = 0; p < n; p++) _scores[p] = [.. Enumerable.Repeat(float.NaN, _reductions.Length)];
+        _fate = new TokenFateKind[n];
+        _removedAt = new int?[n];
+        _size = [.. Enumerable.Repeat(1f, n)];
+        _alive = [.. Enumerable.Repeat(true, n)];
+        _present = new bool[n];
+        _protected = new bool[n];
+        _removal = plan.Mode switch
         {
             ReduceMode.Drop => TokenFateKind.Dropped,
             ReduceMode.Fuse => TokenFateKind.Fused,
             _ => TokenFateKind.Merged,
         };
-        int tokenLayers = n, finalRows = n;
-        encoder.Trace([ids], plan,
-            afterLayer: (layer, batch) =>
-            {
-                // The rows after layer l are the ones layer l + 1 processes.
-                if (layer + 1 < encoder.Config.Layers) tokenLayers += batch.Count;
-                else finalRows = batch.Count;
-                if (Array.IndexOf(reductions, layer) < 0) return;
-                Array.Clear(present);
-                for (int row = 0; row < batch.Count; row++)
-                {
-                    if (batch.Origin[row] < 0) continue;
-                    present[batch.Origin[row]] = true;
-                    size[batch.Origin[row]] = batch.Size[row];
-                }
-                for (int p = 0; p < n; p++)
-                {
-                    if (!alive[p] || present[p]) continue;
-                    alive[p] = false;
-                    fate[p] = removal;
-                    removedAt[p] = layer;
-                }
-            },
-            // Every token is still present at the first reduction, so each gets its protected flag there.
-            beforeReduction: (layer, batch) =>
-            {
-                int k = Array.IndexOf(reductions, layer);
-                for (int row = 0; row < batch.Count; row++)
-                {
-                    int origin = batch.Origin[row];
-                    if (origin < 0) continue;
-                    scores[origin][k] = batch.Score[row];
-                    size[origin] = batch.Size[row];
-                    protectedRow[origin] = batch.Protected[row];
-                }
-            });
+        _tokenLayers = n;
+        _finalRows = n;
+    }
 
-        var tokens = new TokenFate[n];
-        for (int p = 0; p < n; p++)
-            tokens[p] = new TokenFate(p, ids[p], tokenizer.TokenText(ids[p]), protectedRow[p], scores[p], fate[p], removedAt[p], size[p]);
-        return new TokenFateReport(tokens, reductions, encoder.Config.Layers, tokenLayers, finalRows, truncated, plan);
+    /// <summary>The batch after layer <paramref name="layer"/> and its reduction.</summary>
+    public void AfterLayer(int layer, TokenBatch batch)
+    {
+        // The rows after layer l are the ones layer l + 1 processes.
+        if (layer + 1 < _layers) _tokenLayers += batch.Count;
+        else _finalRows = batch.Count;
+        if (Array.IndexOf(_reductions, layer) < 0) return;
+        Array.Clear(_present);
+        for (int row = 0; row < batch.Count; row++)
+        {
+            if (batch.Origin[row] < 0) continue;
+            _present[batch.Origin[row]] = true;
+            _size[batch.Origin[row]] = batch.Size[row];
+        }
+        for (int p = 0; p < _ids.Length; p++)
+        {
+            if (!_alive[p] || _present[p]) continue;
+            _alive[p] = false;
+            _fate[p] = _removal;
+            _removedAt[p] = layer;
+        }
+    }
+
+    /// <summary>The scored batch of a reduction layer before rows are removed.</summary>
+    public void BeforeReduction(int layer, TokenBatch batch)
+    {
+        // Every token is still present at the first reduction, so each gets its protected flag there.
+        int k = Array.IndexOf(_reductions, layer);
+        for (int row = 0; row < batch.Count; row++)
+        {
+            int origin = batch.Origin[row];
+            if (origin < 0) continue;
+            _scores[origin][k] = batch.Score[row];
+            _size[origin] = batch.Size[row];
+            _protected[origin] = batch.Protected[row];
+        }
+    }
+
+    /// <summary>The report, with each token's text from <paramref name="tokenText"/>.</summary>
+    public TokenFateReport Report(Func<int, string> tokenText, bool truncated = false)
+    {
+        var tokens = new TokenFate[_ids.Length];
+        for (int p = 0; p < _ids.Length; p++)
+            tokens[p] = new TokenFate(p, _ids[p], tokenText(_ids[p]), _protected[p], _scores[p], _fate[p], _removedAt[p], _size[p]);
+        return new TokenFateReport(tokens, _reductions, _layers, _tokenLayers, _finalRows, truncated, _plan);
     }
 }

@@ -20,7 +20,7 @@ public class CompressionTests
         [2, 20, 22, 7, 3],
     ];
 
-    private static BertEncoder Encoder(AttentionKind kind = AttentionKind.Naive) => new(Weights) { Attention = kind };
+    private static BertEncoder Encoder(AttentionKind kind = AttentionKind.Naive) => new(Weights, TestCompute.Shared, kind);
 
     /// <summary>Scores after layer 1 with keep = 1 (nothing moves), against the reference's intermediates; tolerance 1e-4 relative to the score scale.</summary>
     [Theory]
@@ -218,18 +218,30 @@ public class CompressionTests
     }
 
     [Theory]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[3]}", "--prune-at 3")]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[-1]}", "--prune-at -1")]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"keep\":0}", "--keep 0")]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"keep\":1.5}", "--keep 1.5")]
-    [InlineData("{\"metric\":\"bogus\",\"prune_at\":[0]}", "unknown metric 'bogus'")]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"model\":\"bge-small\"}", "calibrated for model 'bge-small'")]
-    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0,0]}", "twice")]
-    public void BadPlansAreClearErrors(string json, string message)
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[3]}", "PruneAt", "PruneAt 3 is out of range")]
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[-1]}", "PruneAt", "PruneAt -1 is out of range")]
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"keep\":0}", "Keep", "Keep must be in (0, 1]")]
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"keep\":1.5}", "Keep", "not 1.5")]
+    [InlineData("{\"metric\":\"bogus\",\"prune_at\":[0]}", "Metric", "unknown metric 'bogus'")]
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0],\"model\":\"bge-small\"}", "Model", "calibrated for model 'bge-small'")]
+    [InlineData("{\"metric\":\"norm\",\"prune_at\":[0,0]}", "PruneAt", "twice")]
+    public void BadPlansAreClearErrorsNamingTheProperty(string json, string property, string message)
     {
-        var plan = CompressionPlan.FromJson(json, "plan.json");
-        var e = Assert.Throws<RepShiftException>(() => plan.Validate(4, "tiny"));
+        var e = Assert.Throws<OptionException>(() => CompressionPlan.FromJson(json, "plan.json").Validate(4, "tiny"));
+        Assert.Equal(property, e.Property);
         Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void TheMetricIsParsedOnceWhenThePlanIsMade()
+    {
+        // A bad name fails where the plan is made, not on its first batch.
+        var e = Assert.Throws<OptionException>(() => new CompressionPlan { Metric = "shift-nowhere" });
+        Assert.Equal("Metric", e.Property);
+        var plan = new CompressionPlan { Metric = "shift-attn-cos", PruneAt = [0] };
+        Assert.Same(plan.ParsedMetric, plan.ParsedMetric);
+        Assert.Equal(new ScoreMetric(ScoreKind.Shift, ShiftSite.Attention, Distance: ShiftDistance.Cosine), plan.ParsedMetric);
+        Assert.Equal(ScoreMetric.Parse("norm"), (plan with { Metric = "norm" }).ParsedMetric);
     }
 
     [Fact]

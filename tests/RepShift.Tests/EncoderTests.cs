@@ -89,7 +89,7 @@ public class EncoderTests
             Assert.True(batches[b] - from == 1 || sum <= budget, $"batch {b} holds {sum} tokens, budget {budget}");
             if (batches[b] < texts.Count) Assert.True(sum + ids[batches[b]].Length > budget, $"batch {b} closed early");
         }
-        Assert.Contains("--batch-tokens", Assert.Throws<RepShiftException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchTokens = 0 })).Message);
+        Assert.Equal("BatchTokens", Assert.Throws<OptionException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchTokens = 0 })).Property);
     }
 
     private sealed class SyncProgress(Action<int> report) : IProgress<int>
@@ -117,8 +117,10 @@ public class EncoderTests
     [Fact]
     public void BadOptionsAreClearErrors()
     {
-        Assert.Contains("--max-tokens", Assert.Throws<RepShiftException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { MaxTokens = 513 })).Message);
-        Assert.Contains("--batch", Assert.Throws<RepShiftException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchSize = 0 })).Message);
+        Assert.Equal("MaxTokens", Assert.Throws<OptionException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { MaxTokens = 513 })).Property);
+        Assert.Equal("BatchSize", Assert.Throws<OptionException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchSize = 0 })).Property);
+        Assert.Contains("BatchSize must be ≥ 1", Assert.Throws<OptionException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { BatchSize = 0 })).Message);
+        Assert.Equal("Threads", Assert.Throws<OptionException>(() => new TextEmbedder(EmbeddedModel.Load(), new EmbedderOptions { Threads = -1 })).Property);
     }
 
     [Fact]

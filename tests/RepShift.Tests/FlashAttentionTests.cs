@@ -61,8 +61,8 @@ public class FlashAttentionTests
             AttentionReceived = new float[tokens],
             ClsAttention = new float[tokens],
         };
-        if (flash) FlashAttention.Run(c.Q, c.K, c.V, output, c.SeqStarts, options);
-        else NaiveAttention.Run(c.Q, c.K, c.V, output, c.SeqStarts, options);
+        if (flash) FlashAttention.Run(TestCompute.Shared, c.Q, c.K, c.V, output, c.SeqStarts, options);
+        else NaiveAttention.Run(TestCompute.Shared, c.Q, c.K, c.V, output, c.SeqStarts, options);
         // Columns between heads·d and the output stride belong to someone else.
         for (int t = 0; t < tokens; t++)
             for (int x = c.Width; x < outStride; x++) Assert.Equal(Sentinel, output[t * outStride + x]);
@@ -210,8 +210,8 @@ public class FlashAttentionTests
             AttentionReceived = [],
             ClsAttention = [],
         };
-        FlashAttention.Run([], [], [], [], [0, 0, 0], options);
-        FlashAttention.Run([], [], [], [], [0], options);
+        FlashAttention.Run(TestCompute.Shared, [], [], [], [], [0, 0, 0], options);
+        FlashAttention.Run(TestCompute.Shared, [], [], [], [], [0], options);
 
         // Empty sequences between real ones leave the real ones' rows as the reference says.
         AssertMatchesReference(MakeCase([0, 3, 0, 0, 4, 0], 2, 32, bias: false, seed: 9));
@@ -235,7 +235,7 @@ public class FlashAttentionTests
         {
             var qa = q.ToArray();
             var oa = o.ToArray();
-            return Assert.Throws<ArgumentException>(() => FlashAttention.Run(qa, c.K, c.V, oa, starts, options)).Message;
+            return Assert.Throws<ArgumentException>(() => FlashAttention.Run(TestCompute.Shared, qa, c.K, c.V, oa, starts, options)).Message;
         }
 
         Assert.Contains("Q/K/V hold", Fails(c.Q[..(c.Qkv.Length - 80)], output, c.SeqStarts, Options()));
@@ -272,7 +272,7 @@ public class FlashAttentionTests
     [InlineData(96, 4)]
     public void EncoderGivesTheSameStatesWithNaiveAndFlashAttention(int hidden, int heads)
     {
-        var encoder = new BertEncoder(RandomWeights(hidden, heads, seed: hidden));
+        var weights = RandomWeights(hidden, heads, seed: hidden);
         var rng = new Random(4);
         var ids = new List<int[]>();
         foreach (int n in new[] { 5, 60, 2, 33 })
@@ -281,10 +281,8 @@ public class FlashAttentionTests
             for (int i = 0; i < n; i++) seq[i] = rng.Next(50);
             ids.Add(seq);
         }
-        encoder.Attention = AttentionKind.Naive;
-        var naive = encoder.HiddenStates(ids);
-        encoder.Attention = AttentionKind.Flash;
-        var flash = encoder.HiddenStates(ids);
+        var naive = new BertEncoder(weights, TestCompute.Shared, AttentionKind.Naive).HiddenStates(ids);
+        var flash = new BertEncoder(weights, TestCompute.Shared, AttentionKind.Flash).HiddenStates(ids);
         for (int s = 0; s < ids.Count; s++)
             AssertClose(flash[s], naive[s], $"sequence {s} hidden states");
     }

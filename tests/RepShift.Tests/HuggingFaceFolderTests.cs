@@ -142,7 +142,7 @@ public class HuggingFaceFolderTests
         var bundle = HuggingFaceFolder.Load(dir.Path);
         Assert.Equal(PoolingMode.Cls, bundle.Weights.Config.Pooling);
         Assert.False(bundle.Weights.Config.Normalize);
-        var encoder = new BertEncoder(bundle.Weights) { Attention = AttentionKind.Naive };
+        var encoder = new BertEncoder(bundle.Weights, TestCompute.Shared, AttentionKind.Naive);
         var ids = bundle.Tokenizer.Encode(Texts[1], 32).Ids;
         Assert.Equal(encoder.HiddenStates([ids])[0][..16], encoder.Encode([ids]).Embeddings[0]);
     }
@@ -262,7 +262,7 @@ public class HuggingFaceFolderTests
         var weights = TinyBert.Create();
         TinyBert.WriteFolder(dir.Path, weights, vocabTxt: false, tokenizerJson: true);
         var embedder = new TextEmbedder(ModelLoader.Load(dir.Path), new EmbedderOptions { MaxTokens = 32, Attention = AttentionKind.Naive });
-        var direct = new BertEncoder(weights) { Attention = AttentionKind.Naive };
+        var direct = new BertEncoder(weights, TestCompute.Shared, AttentionKind.Naive);
         var ids = embedder.Tokenize(Texts[1]).Ids;
         Assert.Equal(direct.Encode([ids]).Embeddings[0], embedder.Embed(Texts[1]));
     }
@@ -270,8 +270,8 @@ public class HuggingFaceFolderTests
     /// <summary>Encoders built from the original [in, out] weights and from the loaded folder agree exactly.</summary>
     private static void AssertSameOutputs(BertWeights original, ModelBundle loaded)
     {
-        var direct = new BertEncoder(original) { Attention = AttentionKind.Naive };
-        var fromFolder = new BertEncoder(loaded.Weights) { Attention = AttentionKind.Naive };
+        var direct = new BertEncoder(original, TestCompute.Shared, AttentionKind.Naive);
+        var fromFolder = new BertEncoder(loaded.Weights, TestCompute.Shared, AttentionKind.Naive);
         var ids = Texts.Select(t => loaded.Tokenizer.Encode(t, 32).Ids).ToList();
         var expected = direct.HiddenStates(ids);
         var actual = fromFolder.HiddenStates(ids);

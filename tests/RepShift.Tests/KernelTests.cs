@@ -31,7 +31,7 @@ public class KernelTests
             foreach (var (act, useBias, useResidual) in new[] { (Activation.None, false, false), (Activation.None, true, true), (Activation.Gelu, true, false) })
             {
                 var c = new float[m * n];
-                WithKernel(avx512, () => Gemm.Multiply(a, m, packed, useBias ? bias : default, c, act, useResidual ? residual : default));
+                WithKernel(avx512, compute => Gemm.Multiply(compute, a, m, packed, useBias ? bias : default, c, act, useResidual ? residual : default));
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < n; j++)
                     {
@@ -64,7 +64,7 @@ public class KernelTests
             var results = Kernels().Select(avx512 =>
             {
                 var c = new float[m * n];
-                WithKernel(avx512, () => Gemm.Multiply(a, m, packed, bias, c, Activation.Gelu));
+                WithKernel(avx512, compute => Gemm.Multiply(compute, a, m, packed, bias, c, Activation.Gelu));
                 return c;
             }).ToList();
             var reference = new float[m * n];
@@ -81,25 +81,18 @@ public class KernelTests
             foreach (bool avx512 in Kernels())
             {
                 var raw = new float[m * n];
-                WithKernel(avx512, () => Gemm.Multiply(a, m, packed, default, raw));
+                WithKernel(avx512, compute => Gemm.Multiply(compute, a, m, packed, default, raw));
                 Assert.Equal(reference, raw);
             }
         }
     }
 
-    private static IEnumerable<bool> Kernels() => Gemm.Avx512Available ? [false, true] : [false];
+    private static IEnumerable<bool> Kernels() => ComputeContext.Avx512Available ? [false, true] : [false];
 
-    private static readonly Lock KernelSwitch = new();
-
-    private static void WithKernel(bool avx512, Action action)
+    private static void WithKernel(bool avx512, Action<ComputeContext> action)
     {
-        lock (KernelSwitch)
-        {
-            bool before = Gemm.UseAvx512;
-            Gemm.UseAvx512 = avx512;
-            try { action(); }
-            finally { Gemm.UseAvx512 = before; }
-        }
+        using var compute = new ComputeContext(2, avx512 ? GemmKernel.Avx512 : GemmKernel.Avx2);
+        action(compute);
     }
 
     [Fact]
@@ -111,11 +104,11 @@ public class KernelTests
         var bias = Random(rng, n);
         var a = Random(rng, 13 * k);
         var all = new float[13 * n];
-        Gemm.Multiply(a, 13, packed, bias, all, Activation.Gelu);
+        Gemm.Multiply(TestCompute.Shared, a, 13, packed, bias, all, Activation.Gelu);
         for (int row = 0; row < 13; row++)
         {
             var one = new float[n];
-            Gemm.Multiply(a.AsSpan(row * k, k), 1, packed, bias, one, Activation.Gelu);
+            Gemm.Multiply(TestCompute.Shared, a.AsSpan(row * k, k), 1, packed, bias, one, Activation.Gelu);
             Assert.Equal(all.AsSpan(row * n, n).ToArray(), one);
         }
     }
@@ -124,9 +117,9 @@ public class KernelTests
     public void GemmRejectsMismatchedShapes()
     {
         var packed = PackedMatrix.Pack(new float[12], 3, 4);
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[5], 2, packed, default, new float[8]));
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], 2, packed, new float[3], new float[8]));
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], 2, packed, default, new float[7]));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(TestCompute.Shared, new float[5], 2, packed, default, new float[8]));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(TestCompute.Shared, new float[6], 2, packed, new float[3], new float[8]));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(TestCompute.Shared, new float[6], 2, packed, default, new float[7]));
         Assert.Throws<ArgumentException>(() => PackedMatrix.Pack(new float[11], 3, 4));
     }
 
@@ -141,8 +134,8 @@ public class KernelTests
         var a = Random(rng, 3 * 19);
         var c1 = new float[21];
         var c2 = new float[21];
-        Gemm.Multiply(a, 3, PackedMatrix.PackTransposed(outByIn, 7, 19), default, c1);
-        Gemm.Multiply(a, 3, PackedMatrix.Pack(t, 19, 7), default, c2);
+        Gemm.Multiply(TestCompute.Shared, a, 3, PackedMatrix.PackTransposed(outByIn, 7, 19), default, c1);
+        Gemm.Multiply(TestCompute.Shared, a, 3, PackedMatrix.Pack(t, 19, 7), default, c2);
         Assert.Equal(c2, c1);
     }
 

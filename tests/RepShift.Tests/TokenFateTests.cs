@@ -15,7 +15,7 @@ public class TokenFateTests
         new ModelBundle("tiny", TinyBert.Create(seed: 5, layerCount: 4), BertTextTokenizer.FromVocab(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", TinyBert.Vocab))))),
         new EmbedderOptions { MaxTokens = 32, Attention = AttentionKind.Naive });
 
-    private static TokenFateReport Trace(CompressionPlan plan) => TokenFateReport.Trace(Embedder, Text, plan);
+    private static TokenFateReport Trace(CompressionPlan plan) => Embedder.TraceFates(Text, plan);
 
     [Fact]
     public void KeptTokensAreTheRowsThatSurviveTheTrace()
@@ -92,9 +92,9 @@ public class TokenFateTests
     [Fact]
     public void DensePlanIsAClearError()
     {
-        var e = Assert.Throws<RepShiftException>(() => TokenFateReport.Trace(Embedder, Text));
+        var e = Assert.Throws<RepShiftException>(() => Embedder.TraceFates(Text));
         Assert.Contains("--prune-at", e.Message);
-        Assert.Throws<RepShiftException>(() => Trace(new CompressionPlan { Metric = "norm", PruneAt = [3] }));
-        Assert.Throws<RepShiftException>(() => TokenFateReport.Trace(Embedder, "  ", new CompressionPlan { PruneAt = [0], Keep = 0.5 }));
+        Assert.Equal("PruneAt", Assert.Throws<OptionException>(() => Trace(new CompressionPlan { Metric = "norm", PruneAt = [3] })).Property);
+        Assert.Throws<RepShiftException>(() => Embedder.TraceFates("  ", new CompressionPlan { PruneAt = [0], Keep = 0.5 }));
     }
 }

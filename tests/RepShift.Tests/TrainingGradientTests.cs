@@ -52,11 +52,11 @@ public sealed class TrainingGradientTests
         var y = new float[rows * n];
         double Loss()
         {
-            LinearOps.Forward(x, rows, w, k, n, b, y);
+            LinearOps.Forward(TestCompute.Shared, x, rows, w, k, n, b, y);
             return Weighted(y, r, rows * n);
         }
         var dw = new float[k * n]; var db = new float[n]; var dx = new float[rows * k];
-        LinearOps.Backward(x, r, rows, w, k, n, dw, db, dx, false, new float[rows * k]);
+        LinearOps.Backward(TestCompute.Shared, x, r, rows, w, k, n, dw, db, dx, false, new float[rows * k]);
         Check("dX", x, dx, Loss, rng);
         Check("dW", w, dw, Loss, rng);
         Check("db", b, db, Loss, rng);
@@ -71,12 +71,12 @@ public sealed class TrainingGradientTests
         var xhat = new float[rows * d]; var rstd = new float[rows]; var y = new float[rows * d];
         double Loss()
         {
-            LayerNormOps.Forward(x, rows, d, g, b, 1e-5f, xhat, rstd, y);
+            LayerNormOps.Forward(TestCompute.Shared, x, rows, d, g, b, 1e-5f, xhat, rstd, y);
             return Weighted(y, r, rows * d);
         }
         Loss();
         var dx = new float[rows * d]; var dg = new float[d]; var dbeta = new float[d];
-        LayerNormOps.Backward(r, xhat, rstd, rows, d, g, dx, dg, dbeta);
+        LayerNormOps.Backward(TestCompute.Shared, r, xhat, rstd, rows, d, g, dx, dg, dbeta);
         Check("dX", x, dx, Loss, rng, 20);
         Check("dγ", g, dg, Loss, rng);
         Check("dβ", b, dbeta, Loss, rng);
@@ -106,12 +106,12 @@ public sealed class TrainingGradientTests
         var probs = new float[sequences * heads * length * length]; var o = new float[t * d];
         double Loss()
         {
-            AttentionOps.Forward(qkv, sequences, length, heads, headDim, probs, o);
+            AttentionOps.Forward(TestCompute.Shared, qkv, sequences, length, heads, headDim, probs, o);
             return Weighted(o, r, t * d);
         }
         Loss();
         var dqkv = new float[t * 3 * d];
-        AttentionOps.Backward(qkv, probs, r, sequences, length, heads, headDim, dqkv);
+        AttentionOps.Backward(TestCompute.Shared, qkv, probs, r, sequences, length, heads, headDim, dqkv);
         Check("dQKV", qkv, dqkv, Loss, rng, 40);
     }
 
@@ -122,7 +122,7 @@ public sealed class TrainingGradientTests
         int heads = 2, hd = 8, length = 9, d = heads * hd;
         var qkv = Random(rng, length * 3 * d);
         var probs = new float[heads * length * length]; var o = new float[length * d];
-        AttentionOps.Forward(qkv, 1, length, heads, hd, probs, o);
+        AttentionOps.Forward(TestCompute.Shared, qkv, 1, length, heads, hd, probs, o);
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < length; i++)
             {
@@ -204,7 +204,7 @@ public sealed class TrainingGradientTests
         int batch = 3;
         var images = Random(rng, batch * 2 * 64, 1.5);
         int[] labels = [2, 0, 1];
-        var graph = new VitGraph(w);
+        var graph = new VitGraph(w, TestCompute.Shared);
         double Loss() => graph.Forward(images, batch, labels);
         Loss();
         var grads = ViTWeights.Zeros(c);
@@ -234,7 +234,7 @@ public sealed class TrainingGradientTests
         }
         var data = new LabelledImages { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ["a", "b", "c"] };
         var reports = new List<EpochReport>();
-        VitTrainer.Train(w, data, data, new TrainingOptions { Epochs = 40, BatchSize = 16, LearningRate = 3e-3f, WarmupEpochs = 1, Flip = false, CropPadding = 0 }, reports.Add);
+        VitTrainer.Train(TestCompute.Shared, w, data, data, new TrainingOptions { Epochs = 40, BatchSize = 16, LearningRate = 3e-3f, WarmupEpochs = 1, Flip = false, CropPadding = 0 }, reports.Add);
         Assert.True(reports[^1].TrainLoss < 0.5 * reports[0].TrainLoss, $"loss {reports[0].TrainLoss} → {reports[^1].TrainLoss}");
         Assert.True(reports[^1].TestAccuracy > 0.9f, $"accuracy {reports[^1].TestAccuracy}");
     }
@@ -249,15 +249,10 @@ public sealed class TrainingGradientTests
         var data = new LabelledImages { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = [.. Enumerable.Range(0, 40).Select(i => i % 3)], ClassNames = ["a", "b", "c"] };
         float[][] Run(int threads)
         {
-            int before = RepShift.Kernels.Parallelism.Threads;
-            RepShift.Kernels.Parallelism.Threads = threads;
-            try
-            {
-                var w = VitTrainer.Initialize(c, 3);
-                VitTrainer.Train(w, data, null, new TrainingOptions { Epochs = 2, BatchSize = 16, Seed = 3 });
-                return [.. w.Parameters().Select(p => p.Data)];
-            }
-            finally { RepShift.Kernels.Parallelism.Threads = before; }
+            using var compute = new RepShift.Kernels.ComputeContext(threads);
+            var w = VitTrainer.Initialize(c, 3);
+            VitTrainer.Train(compute, w, data, null, new TrainingOptions { Epochs = 2, BatchSize = 16, Seed = 3 });
+            return [.. w.Parameters().Select(p => p.Data)];
         }
         var one = Run(1);
         var two = Run(2);

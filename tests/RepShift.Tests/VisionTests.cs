@@ -41,7 +41,7 @@ public sealed class VisionTests
     {
         var c = Config(channels, distilled);
         var w = Weights(c);
-        var encoder = new VitEncoder(w) { Attention = attention };
+        var encoder = new VitEncoder(w, TestCompute.Shared, attention);
         var images = Images(c, 3, 1);
         var output = encoder.Classify(images);
         // Tolerance 1e-4 relative: fp32 GEMMs and attention against double precision.
@@ -55,10 +55,10 @@ public sealed class VisionTests
         var c = Config();
         var w = Weights(c);
         var images = Images(c, 4, 2);
-        var graph = new VitGraph(w);
+        var graph = new VitGraph(w, TestCompute.Shared);
         graph.Forward(images.SelectMany(x => x).ToArray(), images.Length);
         var logits = graph.Logits.ToArray();
-        var output = new VitEncoder(w).Classify(images);
+        var output = new VitEncoder(w, TestCompute.Shared).Classify(images);
         for (int i = 0; i < images.Length; i++)
             for (int k = 0; k < c.NumLabels; k++) Assert.True(Math.Abs(logits[i * c.NumLabels + k] - output.Logits[i][k]) < 1e-4, $"image {i} class {k}");
     }
@@ -73,7 +73,7 @@ public sealed class VisionTests
         ReferenceVit.Logits(w, image, shiftLayer: 0, mlpShift: expected);
         var plan = new CompressionPlan { Metric = "shift-mlp", PruneAt = [0], Keep = 0.5 };
         var seen = new float[c.Tokens];
-        new VitEncoder(w).Trace([image], plan, (_, _) => { }, (layer, batch) =>
+        new VitEncoder(w, TestCompute.Shared).Trace([image], plan, (_, _) => { }, (layer, batch) =>
         {
             for (int i = 0; i < batch.Count; i++) seen[batch.Origin[i]] = batch.Score[i];
         });
@@ -91,7 +91,7 @@ public sealed class VisionTests
     public void Compression_keeps_the_special_tokens_and_cuts_work(string metric, ReduceMode mode)
     {
         var c = Config(distilled: true);
-        var encoder = new VitEncoder(Weights(c));
+        var encoder = new VitEncoder(Weights(c), TestCompute.Shared);
         var images = Images(c, 3, 4);
         var plan = new CompressionPlan { Metric = metric, PruneAt = [0], Keep = 0.25, Mode = mode };
         plan.Validate(c.Layers, "vit");
@@ -114,7 +114,7 @@ public sealed class VisionTests
     public void Keeping_everything_equals_dense_and_sub_metrics_are_refused()
     {
         var c = Config();
-        var encoder = new VitEncoder(Weights(c));
+        var encoder = new VitEncoder(Weights(c), TestCompute.Shared);
         var images = Images(c, 2, 5);
         var dense = encoder.Classify(images).Logits;
         var kept = encoder.Classify(images, new CompressionPlan { Metric = "shift-mlp", PruneAt = [0], Keep = 1 }).Logits;
@@ -136,8 +136,8 @@ public sealed class VisionTests
         Assert.Equal(c.ImageStd, loaded.Config.ImageStd);
         foreach (var ((name, a, _), (_, b, _)) in w.Parameters().Zip(loaded.Parameters())) Assert.True(a.AsSpan().SequenceEqual(b), name);
         var images = Images(c, 2, 6);
-        var x = new VitEncoder(w).Classify(images).Logits;
-        var y = new VitEncoder(loaded).Classify(images).Logits;
+        var x = new VitEncoder(w, TestCompute.Shared).Classify(images).Logits;
+        var y = new VitEncoder(loaded, TestCompute.Shared).Classify(images).Logits;
         for (int i = 0; i < images.Length; i++) Assert.Equal(x[i], y[i]);
     }
 
@@ -189,8 +189,8 @@ public sealed class VisionTests
             """);
         var loaded = HuggingFaceVit.Load(dir.Path);
         var images = Images(c, 2, 9);
-        var x = new VitEncoder(w).Classify(images).Logits;
-        var y = new VitEncoder(loaded).Classify(images).Logits;
+        var x = new VitEncoder(w, TestCompute.Shared).Classify(images).Logits;
+        var y = new VitEncoder(loaded, TestCompute.Shared).Classify(images).Logits;
         for (int i = 0; i < images.Length; i++) Assert.Equal(x[i], y[i]);
     }
 
@@ -243,7 +243,7 @@ public sealed class VisionTests
         var w = Weights(c).WithImageSize(24);
         Assert.Equal(36 + 1, w.Config.Tokens);
         var image = Images(w.Config, 1, 8)[0];
-        AssertClose(ReferenceVit.Logits(w, image), new VitEncoder(w).Classify([image]).Logits[0], 1e-4, "24×24");
+        AssertClose(ReferenceVit.Logits(w, image), new VitEncoder(w, TestCompute.Shared).Classify([image]).Logits[0], 1e-4, "24×24");
         Assert.Throws<RepShiftException>(() => Weights(c).WithImageSize(18));
     }
 
@@ -288,7 +288,7 @@ public sealed class VisionTests
         using var bitmap = ImageFile.Decode(ImagePath("sneaker.png"));
         Assert.Contains("1 (grey) or 3 (RGB)", Assert.Throws<RepShiftException>(() => ImageFile.ToModelBytes(bitmap, 28, 2)).Message);
         var c = Config(channels: 3);
-        var encoder = new VitEncoder(Weights(c));
+        var encoder = new VitEncoder(Weights(c), TestCompute.Shared);
         Assert.Contains("3 channel(s)", Assert.Throws<RepShiftException>(() => encoder.Classify([new float[16 * 16]])).Message);
 
         // An IDX folder holds grey images; a 3-channel model cannot evaluate them.
@@ -308,7 +308,7 @@ public sealed class VisionTests
     {
         var c = Config() with { ImageSize = 28, PatchSize = 4 };
         var w = Weights(c with { ImageSize = 16 }).WithImageSize(28);
-        var encoder = new VitEncoder(w);
+        var encoder = new VitEncoder(w, TestCompute.Shared);
         using var bitmap = ImageFile.Decode(ImagePath("trouser.png"));
         var pixels = ImageFile.ToModelBytes(bitmap, 28, 1);
         var input = new float[28 * 28];

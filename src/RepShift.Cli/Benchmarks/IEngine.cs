@@ -17,30 +17,25 @@ internal interface IEngine : IDisposable
 /// <summary>
 /// RepShift's encoder on packed batches. With <paramref name="ownBatches"/> it regroups each round's texts
 /// into its own batches by token count (<see cref="EmbedderOptions.BatchTokens"/>), as <see cref="TextEmbedder.Embed"/> does.
-/// With <paramref name="avx2Only"/> its GEMMs use the AVX2 kernel even where the CPU has AVX-512 (the
-/// kernel switch is process-wide; the benchmark runs one engine at a time).
+/// The embedder's own options (threads, GEMM kernel) decide how it computes; with <paramref name="ownsEmbedder"/>
+/// the engine disposes it.
 /// </summary>
-internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift", Compression.CompressionPlan? plan = null, bool ownBatches = false, bool avx2Only = false) : IEngine
+internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repshift", Compression.CompressionPlan? plan = null, bool ownBatches = false, bool ownsEmbedder = false) : IEngine
 {
     public string Name => name;
 
-    public void Embed(IReadOnlyList<int[]> batch) => WithKernel(() => embedder.Encoder.Encode(batch, plan));
+    public void Embed(IReadOnlyList<int[]> batch) => embedder.Encoder.Encode(batch, plan);
 
-    public void EmbedRound(IReadOnlyList<List<int[]>> batches) => WithKernel(() =>
+    public void EmbedRound(IReadOnlyList<List<int[]>> batches)
     {
         if (ownBatches) embedder.EmbedIds([.. batches.SelectMany(b => b)], plan: plan ?? Compression.CompressionPlan.None);
         else foreach (var b in batches) embedder.Encoder.Encode(b, plan);
-    });
-
-    private void WithKernel(Action run)
-    {
-        bool before = Kernels.Gemm.UseAvx512;
-        if (avx2Only) Kernels.Gemm.UseAvx512 = false;
-        try { run(); }
-        finally { Kernels.Gemm.UseAvx512 = before; }
     }
 
-    public void Dispose() { }
+    public void Dispose()
+    {
+        if (ownsEmbedder) embedder.Dispose();
+    }
 }
 
 /// <summary>ONNX Runtime on the same ONNX model, batches padded to their longest member.</summary>

@@ -24,13 +24,13 @@ internal static class BenchAttentionCommand
         foreach (var o in new Option[] { lengths, heads, headDim, reps, threads, json }) command.Options.Add(o);
         command.SetAction(r =>
         {
-            Parallelism.Threads = Math.Max(1, r.GetValue(threads));
             var settings = new AttentionBenchmarkSettings
             {
                 Lengths = BenchGemmCommand.Parse(r.GetValue(lengths)!),
                 Heads = r.GetValue(heads),
                 HeadDim = r.GetValue(headDim),
                 Repetitions = r.GetValue(reps),
+                Threads = Math.Max(1, r.GetValue(threads)),
             };
             var rows = AttentionBenchmark.Run(settings, new Progress<string>(Console.Error.WriteLine));
             Console.Error.WriteLine($"{"N",6} {"flash ms",10} {"naive ms",10} {"speedup",8} {"flash extra",14} {"naive extra",14} {"ratio",8}");
@@ -41,7 +41,7 @@ internal static class BenchAttentionCommand
                 {
                     heads = settings.Heads,
                     head_dim = settings.HeadDim,
-                    threads = Parallelism.Threads,
+                    threads = settings.Threads,
                     lengths = rows.Select(x => new
                     {
                         n = x.Length,

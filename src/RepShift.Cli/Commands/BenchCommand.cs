@@ -46,24 +46,25 @@ internal static class BenchCommand
             foreach (var e in engineNames)
             {
                 if (e is not ("repshift" or "onnxruntime" or "repshift-avx2")) throw new RepShiftException($"unknown engine '{e}': use repshift, onnxruntime, repshift-avx2");
-                if (e == "repshift-avx2" && !Gemm.UseAvx512) throw new RepShiftException("repshift-avx2 compares the GEMM kernels, but AVX-512 is not in use here (no AVX-512F, or REPSHIFT_AVX512=0): plain repshift already runs AVX2");
+                if (e == "repshift-avx2" && !AutoIsAvx512()) throw new RepShiftException("repshift-avx2 compares the GEMM kernels, but AVX-512 is not in use here (no AVX-512F, or REPSHIFT_AVX512=0): plain repshift already runs AVX2");
             }
             var presetNames = Split(r.GetValue(presets) ?? "");
-            common.ApplyThreads(r);
             var model = ModelLoader.Load(r.GetValue(common.Model));
             byte[]? onnx = engineNames.Contains("onnxruntime") ? common.OnnxBytes(r) : null;
             var results = new List<object>();
             foreach (var name in names)
             {
                 var w = Workloads.Load(name, r.GetValue(data), r.GetValue(limit));
-                var embedder = new TextEmbedder(model, common.EmbedderOptions(r) with { MaxTokens = w.MaxTokens });
+                var profileData = r.GetValue(profile) ? new EncoderProfile() : null;
+                using var embedder = new TextEmbedder(model, common.EmbedderOptions(r) with { MaxTokens = w.MaxTokens, Profile = profileData });
                 var ids = w.Texts.Select(t => embedder.Tokenize(t).Ids).ToList();
                 int batch = r.GetResult(common.Batch) is { Implicit: false } ? r.GetValue(common.Batch) : w.BatchSize;
                 // RepShift takes the same batches as ONNX Runtime unless --batch-tokens asks it to form its own by token count.
                 bool ownBatches = r.GetResult(common.BatchTokens) is { Implicit: false };
                 var list = new List<IEngine>();
                 if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder, ownBatches: ownBatches));
-                if (engineNames.Contains("repshift-avx2")) list.Add(new RepShiftEngine(embedder, "repshift-avx2", ownBatches: ownBatches, avx2Only: true));
+                if (engineNames.Contains("repshift-avx2"))
+                    list.Add(new RepShiftEngine(new TextEmbedder(model, embedder.Options with { Kernel = GemmKernel.Avx2, Profile = null }), "repshift-avx2", ownBatches: ownBatches, ownsEmbedder: true));
                 foreach (var p in presetNames)
                 {
                     var plan = Presets.Get(p);
@@ -71,17 +72,15 @@ internal static class BenchCommand
                     list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan, ownBatches));
                 }
                 if (onnx != null) list.Add(new OnnxRuntimeEngine(new OnnxRuntimeEncoder(onnx, r.GetValue(ortThreads))));
-                var profileData = r.GetValue(profile) ? embedder.Encoder.Profile = new EncoderProfile() : null;
 
                 var timings = Cli.WithProgress($"{w.Name}", w.Texts.Count, p => ThroughputBenchmark.Run(list, ids, batch, r.GetValue(rounds), p));
-                embedder.Encoder.Profile = null;
                 foreach (var e in list) e.Dispose();
                 long tokens = ids.Sum(x => (long)x.Length);
                 // What padding to each batch's longest member costs ONNX Runtime (RepShift computes only real tokens).
                 long padded = ids.Chunk(batch).Sum(b => (long)b.Length * b.Max(x => x.Length));
                 var ort = timings.FirstOrDefault(t => t.Engine == "onnxruntime");
                 Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}"
-                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {Parallelism.Threads}, GEMM kernel {(Gemm.UseAvx512 ? "avx512" : "avx2")}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
+                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {embedder.Compute.Threads}, GEMM kernel {KernelName(embedder.Compute.Kernel)}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
                 foreach (var t in timings)
                     Console.Error.WriteLine($"  {t.Engine,-22} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
                         + (ort != null && t != ort ? $"  {ort.Seconds / t.Seconds:F2}× ONNX Runtime" : ""));
@@ -95,7 +94,7 @@ internal static class BenchCommand
                 if (r.GetValue(memory))
                 {
                     Console.Error.WriteLine($"  peak memory, one child process per engine:");
-                    memoryData = MemoryProbe.Run([.. timings.Select(t => t.Engine)], ids, batch, ownBatches ? embedder.Options.BatchTokens : null, Parallelism.Threads, r.GetValue(ortThreads), w.MaxTokens, r.GetValue(common.Model));
+                    memoryData = MemoryProbe.Run([.. timings.Select(t => t.Engine)], ids, batch, ownBatches ? embedder.Options.BatchTokens : null, embedder.Compute.Threads, r.GetValue(ortThreads), w.MaxTokens, r.GetValue(common.Model));
                     var ortMemory = memoryData.FirstOrDefault(m => m.Engine == "onnxruntime");
                     foreach (var m in memoryData)
                         Console.Error.WriteLine($"  {m.Engine,-22} peak {Mb(m.PeakBytes),7:F0} MB   while embedding {Mb(m.EmbedPeakBytes),7:F0} MB   after loading {Mb(m.LoadedBytes),7:F0} MB"
@@ -128,11 +127,15 @@ internal static class BenchCommand
                     }),
                 });
             }
-            if (r.GetValue(json)) Cli.WriteJson(new { threads = Parallelism.Threads, gemm_kernel = Gemm.UseAvx512 ? "avx512" : "avx2", ort_threads = r.GetValue(ortThreads), workloads = results });
+            if (r.GetValue(json)) Cli.WriteJson(new { threads = common.ThreadCount(r), gemm_kernel = AutoIsAvx512() ? "avx512" : "avx2", ort_threads = r.GetValue(ortThreads), workloads = results });
             return 0;
         });
         return command;
     }
+
+    private static bool AutoIsAvx512() => ComputeContext.AutoKernel == GemmKernel.Avx512;
+
+    private static string KernelName(GemmKernel kernel) => kernel == GemmKernel.Avx512 ? "avx512" : "avx2";
 
     private static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
 

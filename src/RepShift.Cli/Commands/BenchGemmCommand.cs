@@ -25,17 +25,16 @@ internal static class BenchGemmCommand
         command.Options.Add(kernel);
         command.SetAction(r =>
         {
-            Parallelism.Threads = Math.Max(1, r.GetValue(threads));
             string chosen = r.GetValue(kernel)!;
-            if (chosen == "avx512" && !Gemm.Avx512Available) throw new RepShiftException("--kernel avx512: this CPU (or runtime) has no AVX-512F");
-            if (chosen != "auto") Gemm.UseAvx512 = chosen == "avx512";
-            string used = Gemm.UseAvx512 ? "avx512 (12×32)" : "avx2 (6×16)";
+            if (chosen == "avx512" && !ComputeContext.Avx512Available) throw new RepShiftException("--kernel avx512: this CPU (or runtime) has no AVX-512F");
+            using var compute = new ComputeContext(Math.Max(1, r.GetValue(threads)), chosen switch { "avx512" => GemmKernel.Avx512, "avx2" => GemmKernel.Avx2, _ => GemmKernel.Auto });
+            string used = compute.Kernel == GemmKernel.Avx512 ? "avx512 (12×32)" : "avx2 (6×16)";
             var mList = Parse(r.GetValue(ms)!);
             (int, int)[] shapes = [(384, 1152), (384, 384), (384, 1536), (1536, 384)];
-            var (peak, rows) = GemmBenchmark.Run(mList, shapes, TimeSpan.FromSeconds(1), new Progress<string>(s => Console.Error.WriteLine(s)));
+            var (peak, rows) = GemmBenchmark.Run(compute, mList, shapes, TimeSpan.FromSeconds(1), new Progress<string>(s => Console.Error.WriteLine(s)));
             if (r.GetValue(json))
-                Cli.WriteJson(new { threads = Parallelism.Threads, kernel = used, peak_gflops = peak, shapes = rows.Select(x => new { m = x.M, k = x.K, n = x.N, ms = x.Milliseconds, gflops = x.Gflops, percent_of_peak = x.PercentOfPeak }) });
-            Console.Error.WriteLine($"FMA peak: {peak:F1} GFLOP/s on {Parallelism.Threads} threads; GEMM kernel {used}");
+                Cli.WriteJson(new { threads = compute.Threads, kernel = used, peak_gflops = peak, shapes = rows.Select(x => new { m = x.M, k = x.K, n = x.N, ms = x.Milliseconds, gflops = x.Gflops, percent_of_peak = x.PercentOfPeak }) });
+            Console.Error.WriteLine($"FMA peak: {peak:F1} GFLOP/s on {compute.Threads} threads; GEMM kernel {used}");
             foreach (var x in rows) Console.Error.WriteLine($"  M={x.M,5} K={x.K,5} N={x.N,5}: {x.Milliseconds,8:F3} ms {x.Gflops,7:F1} GFLOP/s {x.PercentOfPeak,5:F1}% of peak");
             return 0;
         });

@@ -24,7 +24,6 @@ internal static class BenchMemoryProbeCommand
         common.AddTo(command, compression: false);
         command.SetAction(r =>
         {
-            common.ApplyThreads(r);
             string spec = r.GetValue(engine)!;
             var ids = MemoryProbe.ReadIds(r.GetValue(idsFile)!);
             using IEngine e = spec == "onnxruntime"
@@ -41,7 +40,7 @@ internal static class BenchMemoryProbeCommand
         var plan = spec is "repshift" or "repshift-avx2" ? CompressionPlan.None
             : spec.StartsWith("repshift:", StringComparison.Ordinal) ? Presets.Get(spec["repshift:".Length..])
             : throw new RepShiftException($"unknown engine '{spec}': use repshift, repshift-avx2, repshift:PRESET or onnxruntime");
-        var embedder = TextEmbedder.Load(model, options with { Compression = plan });
-        return new RepShiftEngine(embedder, spec, plan, ownBatches, avx2Only: spec == "repshift-avx2");
+        var embedder = TextEmbedder.Load(model, options with { Compression = plan, Kernel = spec == "repshift-avx2" ? Kernels.GemmKernel.Avx2 : Kernels.GemmKernel.Auto });
+        return new RepShiftEngine(embedder, spec, plan, ownBatches, ownsEmbedder: true);
     }
 }

@@ -41,9 +41,9 @@ internal static class BenchServeCommand
             if (secs <= 0 || warm < 0) throw new RepShiftException("--seconds must be positive and --warmup not negative");
             var presetNames = r.GetValue(presets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var p in presetNames) Presets.Get(p);
-            var dense = common.CreateEmbedder(r);
+            using var dense = common.CreateEmbedder(r);
             Console.Error.WriteLine($"{sentences.Count} SICK sentences, {n} clients, {warm:F0} s warm-up + {secs:F0} s per configuration, "
-                + $"{Parallelism.Threads} threads, {Environment.ProcessorCount} cores, max batch {server.Get(r, common).MaxBatchTexts}, max delay {r.GetValue(server.MaxDelay)} ms");
+                + $"{dense.Compute.Threads} threads, {Environment.ProcessorCount} cores, max batch {server.Get(r, common).MaxBatchTexts}, max delay {r.GetValue(server.MaxDelay)} ms");
             int rounds = r.GetValue(roundCount);
             if (rounds < 1) throw new RepShiftException($"--rounds {rounds} is out of range: use 1 or more");
             var configurations = presetNames.SelectMany(p => new[] { (Preset: p, Batching: true), (Preset: p, Batching: false) }).ToArray();
@@ -80,7 +80,7 @@ internal static class BenchServeCommand
                     seconds = secs,
                     rounds,
                     warmup_seconds = warm,
-                    threads = Parallelism.Threads,
+                    threads = dense.Compute.Threads,
                     max_batch = server.Get(r, common).MaxBatchTexts,
                     max_delay_ms = r.GetValue(server.MaxDelay),
                     configurations = results.Select(x => new

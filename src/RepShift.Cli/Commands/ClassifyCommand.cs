@@ -24,9 +24,9 @@ internal static class ClassifyCommand
         common.AddTo(command);
         command.SetAction(r =>
         {
-            common.ApplyThreads(r);
+            using var compute = common.CreateCompute(r);
             var weights = VisionModel.Load(r.GetValue(common.Model));
-            var encoder = new VitEncoder(weights);
+            var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
             var plan = common.Plan(r);
             plan.Validate(weights.Config.Layers, "vit");
             int k = Math.Max(1, r.GetValue(top));

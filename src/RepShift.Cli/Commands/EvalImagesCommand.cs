@@ -38,10 +38,10 @@ internal static class EvalImagesCommand
         common.AddTo(command);
         command.SetAction(r =>
         {
-            common.ApplyThreads(r);
+            using var compute = common.CreateCompute(r);
             var weights = VisionModel.Load(r.GetValue(common.Model));
             var c = weights.Config;
-            var encoder = new VitEncoder(weights) { Attention = r.GetValue(common.Attention) };
+            var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
             var set = ImageFolderReader.Read(r.GetValue(data)!, c);
             int count = Math.Min(set.Count, r.GetValue(limit) ?? int.MaxValue);
             if (count <= 0) throw new RepShiftException("--limit must be at least 1");
@@ -115,7 +115,7 @@ internal static class EvalImagesCommand
                 work = e.TokenLayers / (double)dense.TokenLayers,
             }).ToList();
             if (r.GetValue(json))
-                Cli.WriteJson(new { images = count, rounds = passes, batch, threads = Kernels.Parallelism.Threads, plan = basePlan.IsDense ? null : basePlan, results });
+                Cli.WriteJson(new { images = count, rounds = passes, batch, threads = compute.Threads, plan = basePlan.IsDense ? null : basePlan, results });
             else
             {
                 if (!basePlan.IsDense)

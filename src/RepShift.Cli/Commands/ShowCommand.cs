@@ -37,8 +37,8 @@ internal static class ShowCommand
                 if (r.GetValue(text) != null) throw new RepShiftException("give --text or --image, not both");
                 return ShowImage(r, common, imagePath, r.GetValue(output) ?? throw new RepShiftException("--image needs --output FILE.png for the picture"));
             }
-            var embedder = common.CreateEmbedder(r);
-            var report = TokenFateReport.Trace(embedder, r.GetValue(text) ?? throw new RepShiftException("give --text \"…\" (or --image FILE --output out.png)"));
+            using var embedder = common.CreateEmbedder(r);
+            var report = embedder.TraceFates(r.GetValue(text) ?? throw new RepShiftException("give --text \"…\" (or --image FILE --output out.png)"));
             if (report.Truncated) Console.Error.WriteLine($"warning: the text was truncated to {embedder.Options.MaxTokens} tokens (--max-tokens)");
             if (r.GetValue(json)) WriteJson(report);
             else if (Console.IsOutputRedirected) WritePlain(report);
@@ -57,12 +57,12 @@ internal static class ShowCommand
     {
         // The presets are tuned on sentences: their 64-token minimum would leave a 50-token image dense without a word.
         if (r.GetValue(common.Preset) != null) throw new RepShiftException("--preset is for text; with --image give the plan itself (--prune-at, --keep, --metric, --mode) or --plan");
-        common.ApplyThreads(r);
+        using var compute = common.CreateCompute(r);
         var weights = VisionModel.Load(r.GetValue(common.Model));
         var c = weights.Config;
         var plan = common.Plan(r);
         plan.Validate(c.Layers, "vit");
-        var encoder = new VitEncoder(weights);
+        var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
         byte[] pixels;
         using (var bitmap = ImageFile.Decode(path)) pixels = ImageFile.ToModelBytes(bitmap, c.ImageSize, c.Channels);
         var input = new float[encoder.ImageValues];

@@ -53,7 +53,7 @@ internal static class TrainCommand
             if (t < 1) throw new RepShiftException($"--threads {t} is out of range: use 1 or more");
             float ls = r.GetValue(smoothing);
             if (!(ls >= 0 && ls < 1)) throw new RepShiftException($"--label-smoothing {ls} is out of range: use a value in [0, 1), e.g. 0.1");
-            Parallelism.Threads = t;
+            using var compute = new ComputeContext(t);
             string folder = r.GetValue(data)!;
             if (!Directory.Exists(folder)) throw new RepShiftException($"--data {folder}: folder not found");
             var train = IdxReader.ReadSplit(folder, "train");
@@ -95,7 +95,7 @@ internal static class TrainCommand
             var weights = start ?? VitTrainer.Initialize(config, options.Seed);
             long parameters = weights.Parameters().Sum(p => (long)p.Data.Length);
             Console.Error.WriteLine($"training ViT: {config.Layers} layers, hidden {config.Hidden}, {config.Heads} heads, MLP {config.Intermediate}, patch {config.PatchSize} ({config.Tokens} tokens), {parameters:N0} parameters; "
-                + $"{train.Count} training images, {test?.Count ?? 0} test images; {options.Epochs} epochs of {(train.Count + options.BatchSize - 1) / options.BatchSize} steps; {Parallelism.Threads} threads");
+                + $"{train.Count} training images, {test?.Count ?? 0} test images; {options.Epochs} epochs of {(train.Count + options.BatchSize - 1) / options.BatchSize} steps; {compute.Threads} threads");
             var clock = Stopwatch.StartNew();
             var bar = new ProgressLine();
             string dir = r.GetValue(output)!;
@@ -106,7 +106,7 @@ internal static class TrainCommand
                 ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
                 ["epochs"] = done.ToString(CultureInfo.InvariantCulture),
             };
-            VitTrainer.Train(weights, train, test, options,
+            VitTrainer.Train(compute, weights, train, test, options,
                 e =>
                 {
                     bar.Clear();

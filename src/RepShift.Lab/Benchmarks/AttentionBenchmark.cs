@@ -12,7 +12,7 @@ public sealed record AttentionBenchmarkSettings
     public int Heads { get; init; } = 12;
     public int HeadDim { get; init; } = 64;
 
-    /// <summary>Worker threads for both kernels; null keeps <see cref="Parallelism.Threads"/>.</summary>
+    /// <summary>Worker threads for both kernels; null means one per logical core.</summary>
     public int? Threads { get; init; }
 
     /// <summary>Timed runs per kernel up to N = 1024; above, scaled down with N² (the naive kernel's cost) to no fewer than <see cref="MinRepetitions"/>.</summary>
@@ -84,13 +84,12 @@ public static class AttentionBenchmark
     public static IReadOnlyList<AttentionBenchmarkRow> Run(AttentionBenchmarkSettings settings, IProgress<string>? progress = null)
     {
         settings.Validate();
-        int oldThreads = Parallelism.Threads;
-        if (settings.Threads is int threads) Parallelism.Threads = threads;
-        try
+        // A context of its own: its scratch meter then counts exactly these kernels, on all of its threads.
+        using var compute = new ComputeContext(settings.Threads ?? 0);
         {
             // Let tiered compilation promote the kernels before anything is timed: it waits for 30 calls and
             // for a pause in new compilations, so warm up for a minimum count and a minimum time.
-            var warm = new Input(128, settings.Heads, settings.HeadDim, settings.Seed);
+            var warm = new Input(compute, 128, settings.Heads, settings.HeadDim, settings.Seed);
             long warmStart = Stopwatch.GetTimestamp();
             for (int i = 0; i < 40 || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 1000; i++)
             {
@@ -100,19 +99,19 @@ public static class AttentionBenchmark
             var rows = new List<AttentionBenchmarkRow>();
             foreach (int n in settings.Lengths)
             {
-                var input = new Input(n, settings.Heads, settings.HeadDim, settings.Seed);
+                var input = new Input(compute, n, settings.Heads, settings.HeadDim, settings.Seed);
                 int reps = settings.RepetitionsFor(n);
                 var flash = new Sample[reps];
                 var naive = new Sample[reps];
                 for (int r = 0; r < reps; r++)
                 {
                     bool flashFirst = r % 2 == 0;
-                    if (flashFirst) flash[r] = Measure(input.RunFlash);
-                    naive[r] = Measure(input.RunNaive);
-                    if (!flashFirst) flash[r] = Measure(input.RunFlash);
+                    if (flashFirst) flash[r] = Measure(compute, input.RunFlash);
+                    naive[r] = Measure(compute, input.RunNaive);
+                    if (!flashFirst) flash[r] = Measure(compute, input.RunFlash);
                     progress?.Report($"N={n} rep {r + 1}/{reps}: flash {flash[r].Ms:F2} ms, naive {naive[r].Ms:F2} ms");
                 }
-                var row = new AttentionBenchmarkRow(n, settings.Heads, settings.HeadDim, Parallelism.Threads, reps,
+                var row = new AttentionBenchmarkRow(n, settings.Heads, settings.HeadDim, compute.Threads, reps,
                     Median(flash, s => s.Ms), Median(naive, s => s.Ms),
                     flash.Max(s => s.PeakScratch), naive.Max(s => s.PeakScratch),
                     (long)Median(flash, s => s.Allocated), (long)Median(naive, s => s.Allocated),
@@ -122,24 +121,22 @@ public static class AttentionBenchmark
             }
             return rows;
         }
-        finally { Parallelism.Threads = oldThreads; }
     }
 
     private readonly record struct Sample(double Ms, long PeakScratch, long Allocated);
 
-    private static Sample Measure(Action kernel)
+    private static Sample Measure(ComputeContext compute, Action kernel)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        var meter = ScratchMeter.Start();
+        compute.Scratch.ResetPeak();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
-        try { kernel(); }
-        finally { meter.Stop(); }
+        kernel();
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        return new Sample(ms, meter.Peak, allocated);
+        return new Sample(ms, compute.Scratch.Peak, allocated);
     }
 
     private static double Median(Sample[] samples, Func<Sample, double> value)
@@ -156,9 +153,11 @@ public static class AttentionBenchmark
         private readonly int[] _seqStarts;
         private readonly AttentionOptions _options;
         private readonly int _width;
+        private readonly ComputeContext _compute;
 
-        public Input(int n, int heads, int headDim, int seed)
+        public Input(ComputeContext compute, int n, int heads, int headDim, int seed)
         {
+            _compute = compute;
             _width = heads * headDim;
             var rng = new Random(seed);
             _qkv = new float[n * 3 * _width];
@@ -169,9 +168,9 @@ public static class AttentionBenchmark
             _options = new AttentionOptions { Heads = heads, HeadDim = headDim, InputStride = 3 * _width, OutputStride = _width };
         }
 
-        public void RunFlash() => FlashAttention.Run(_qkv, _qkv.AsSpan(_width), _qkv.AsSpan(2 * _width), _flashOut, _seqStarts, _options);
+        public void RunFlash() => FlashAttention.Run(_compute, _qkv, _qkv.AsSpan(_width), _qkv.AsSpan(2 * _width), _flashOut, _seqStarts, _options);
 
-        public void RunNaive() => NaiveAttention.Run(_qkv, _qkv.AsSpan(_width), _qkv.AsSpan(2 * _width), _naiveOut, _seqStarts, _options);
+        public void RunNaive() => NaiveAttention.Run(_compute, _qkv, _qkv.AsSpan(_width), _qkv.AsSpan(2 * _width), _naiveOut, _seqStarts, _options);
 
         public double MaxAbsDifference()
         {

@@ -18,7 +18,7 @@ public static class FmaPeak
     public static double Measure(int threads, TimeSpan duration)
     {
         double best = Measure(threads, duration, RunOne, Vector256<float>.Count);
-        if (Gemm.Avx512Available) best = Math.Max(best, Measure(threads, duration, RunOne512, Vector512<float>.Count));
+        if (ComputeContext.Avx512Available) best = Math.Max(best, Measure(threads, duration, RunOne512, Vector512<float>.Count));
         return best;
     }
 

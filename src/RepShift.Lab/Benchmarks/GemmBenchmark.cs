@@ -9,10 +9,10 @@ public sealed record GemmBenchmarkRow(int M, int K, int N, double Milliseconds, 
 /// <summary>The packed GEMM at the shapes an encoder layer uses (M = tokens in a batch; K, N ∈ {384, 1152, 1536}), against the FMA peak.</summary>
 public static class GemmBenchmark
 {
-    public static (double PeakGflops, IReadOnlyList<GemmBenchmarkRow> Rows) Run(IReadOnlyList<int> ms, IReadOnlyList<(int K, int N)> shapes, TimeSpan perShape, IProgress<string>? progress = null)
+    public static (double PeakGflops, IReadOnlyList<GemmBenchmarkRow> Rows) Run(ComputeContext compute, IReadOnlyList<int> ms, IReadOnlyList<(int K, int N)> shapes, TimeSpan perShape, IProgress<string>? progress = null)
     {
         progress?.Report("measuring FMA peak");
-        double peak = FmaPeak.Measure(Parallelism.Threads, TimeSpan.FromSeconds(1));
+        double peak = FmaPeak.Measure(compute.Threads, TimeSpan.FromSeconds(1));
         var rows = new List<GemmBenchmarkRow>();
         var rng = new Random(1);
         foreach (var (k, n) in shapes)
@@ -24,13 +24,13 @@ public static class GemmBenchmark
                 progress?.Report($"M={m} K={k} N={n}");
                 var a = Fill(rng, m * k);
                 var c = new float[m * n];
-                Gemm.Multiply(a, m, b, bias, c); // warm-up
+                Gemm.Multiply(compute, a, m, b, bias, c); // warm-up
                 var samples = new List<double>();
                 var clock = Stopwatch.StartNew();
                 while (clock.Elapsed < perShape || samples.Count < 3)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    Gemm.Multiply(a, m, b, bias, c);
+                    Gemm.Multiply(compute, a, m, b, bias, c);
                     samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
                 samples.Sort();

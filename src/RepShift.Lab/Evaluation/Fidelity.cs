@@ -29,7 +29,7 @@ public static class Fidelity
         if (kk > 0)
         {
             var shares = new double[n];
-            Parallelism.For(n, i =>
+            Parallel.For(0, n, i =>
             {
                 var a = Nearest(dense, i, kk);
                 var b = Nearest(compressed, i, kk);

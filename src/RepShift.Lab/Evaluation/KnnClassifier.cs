@@ -33,7 +33,7 @@ public static class KnnClassifier
         }
 
         var predicted = new string[n];
-        Parallelism.For(n, i =>
+        Parallel.For(0, n, i =>
         {
             var nearest = new int[k];
             var sims = new float[k];

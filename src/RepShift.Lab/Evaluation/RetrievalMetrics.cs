@@ -22,7 +22,7 @@ public static class RetrievalMetrics
         var d = UnitVectors.From(documents, "document");
         UnitVectors.CheckSameDimension(q, d, "queries", "documents");
         var ranks = new int[q.Length];
-        Parallelism.For(q.Length, i =>
+        Parallel.For(0, q.Length, i =>
         {
             float own = TensorPrimitives.Dot(q[i], d[i]);
             int ahead = 0;

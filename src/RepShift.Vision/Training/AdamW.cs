@@ -8,12 +8,14 @@ namespace RepShift.Training;
 /// </summary>
 public sealed class AdamW
 {
+    private readonly Kernels.ComputeContext _compute;
     private readonly (float[] Param, float[] Grad, bool Decay)[] _params;
     private readonly float[][] _m, _v;
     private int _step;
 
-    public AdamW(IEnumerable<(float[] Param, float[] Grad, bool Decay)> parameters)
+    public AdamW(IEnumerable<(float[] Param, float[] Grad, bool Decay)> parameters, Kernels.ComputeContext compute)
     {
+        _compute = compute;
         _params = [.. parameters];
         _m = [.. _params.Select(p => new float[p.Param.Length])];
         _v = [.. _params.Select(p => new float[p.Param.Length])];
@@ -36,7 +38,7 @@ public sealed class AdamW
         float norm = (float)Math.Sqrt(sq);
         float clip = ClipNorm > 0 && norm > ClipNorm ? ClipNorm / norm : 1f;
         float c1 = 1f - MathF.Pow(Beta1, _step), c2 = 1f - MathF.Pow(Beta2, _step);
-        Kernels.Parallelism.For(_params.Length, i =>
+        _compute.For(_params.Length, i =>
         {
             var (param, grad, decay) = _params[i];
             float[] m = _m[i], v = _v[i];

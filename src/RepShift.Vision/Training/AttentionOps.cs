@@ -17,11 +17,11 @@ public static unsafe class AttentionOps
     [ThreadStatic] private static float[]? _transposed;
     [ThreadStatic] private static float[]? _row;
 
-    public static void Forward(float[] qkv, int sequences, int length, int heads, int headDim, float[] probs, float[] output)
+    public static void Forward(ComputeContext compute, float[] qkv, int sequences, int length, int heads, int headDim, float[] probs, float[] output)
     {
         int d = heads * headDim, stride = 3 * d;
         float scale = 1f / MathF.Sqrt(headDim);
-        Parallelism.For(sequences * heads, item =>
+        compute.For(sequences * heads, item =>
         {
             int b = item / heads, h = item % heads;
             int padded = (length + 7) & ~7;
@@ -53,11 +53,11 @@ public static unsafe class AttentionOps
     }
 
     /// <summary>Gradients of Q, K and V (overwritten in <paramref name="dqkv"/>) from the output gradient <paramref name="dout"/> [T, D].</summary>
-    public static void Backward(float[] qkv, float[] probs, float[] dout, int sequences, int length, int heads, int headDim, float[] dqkv)
+    public static void Backward(ComputeContext compute, float[] qkv, float[] probs, float[] dout, int sequences, int length, int heads, int headDim, float[] dqkv)
     {
         int d = heads * headDim, stride = 3 * d;
         float scale = 1f / MathF.Sqrt(headDim);
-        Parallelism.For(sequences * heads, item =>
+        compute.For(sequences * heads, item =>
         {
             int b = item / heads, h = item % heads;
             int padded = (length + 7) & ~7;

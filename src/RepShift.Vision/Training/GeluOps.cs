@@ -11,10 +11,10 @@ public static class GeluOps
     public static float Derivative(float x) => 0.5f * (1f + Activations.Erf(x * InvSqrt2)) + x * InvSqrt2Pi * MathF.Exp(-0.5f * x * x);
 
     /// <summary>d[i] ·= GELU'(pre[i]) over <paramref name="count"/> values, in parallel chunks.</summary>
-    public static void Backward(float[] pre, float[] d, int count)
+    public static void Backward(ComputeContext compute, float[] pre, float[] d, int count)
     {
         const int chunk = 4096;
-        Parallelism.For((count + chunk - 1) / chunk, c =>
+        compute.For((count + chunk - 1) / chunk, c =>
         {
             int end = Math.Min(count, c * chunk + chunk);
             for (int i = c * chunk; i < end; i++) d[i] *= Derivative(pre[i]);

@@ -7,9 +7,9 @@ namespace RepShift.Training;
 public static class LayerNormOps
 {
     /// <summary>y = x̂·γ + β with x̂ = (x − μ)/σ; x̂ goes to <paramref name="xhat"/>, 1/σ to <paramref name="rstd"/>.</summary>
-    public static void Forward(float[] x, int rows, int dim, float[] gamma, float[] beta, float eps, float[] xhat, float[] rstd, float[] y)
+    public static void Forward(ComputeContext compute, float[] x, int rows, int dim, float[] gamma, float[] beta, float eps, float[] xhat, float[] rstd, float[] y)
     {
-        Parallelism.For((rows + 63) / 64, c =>
+        compute.For((rows + 63) / 64, c =>
         {
             for (int r = c * 64; r < Math.Min(rows, c * 64 + 64); r++)
             {
@@ -29,9 +29,9 @@ public static class LayerNormOps
     /// dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ, added to <paramref name="dx"/> (the residual
     /// stream's gradient arrives there first); dγ = Σ dy·x̂ and dβ = Σ dy are overwritten.
     /// </summary>
-    public static void Backward(float[] dy, float[] xhat, float[] rstd, int rows, int dim, float[] gamma, float[] dx, float[] dgamma, float[] dbeta)
+    public static void Backward(ComputeContext compute, float[] dy, float[] xhat, float[] rstd, int rows, int dim, float[] gamma, float[] dx, float[] dgamma, float[] dbeta)
     {
-        Parallelism.For((rows + 63) / 64, c =>
+        compute.For((rows + 63) / 64, c =>
         {
             Span<float> g = stackalloc float[dim];
             for (int r = c * 64; r < Math.Min(rows, c * 64 + 64); r++)

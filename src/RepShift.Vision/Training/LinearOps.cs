@@ -10,40 +10,27 @@ namespace RepShift.Training;
 /// </summary>
 public static class LinearOps
 {
-    public static void Forward(ReadOnlySpan<float> x, int rows, float[] w, int k, int n, ReadOnlySpan<float> bias, Span<float> y,
+    public static void Forward(ComputeContext compute, ReadOnlySpan<float> x, int rows, float[] w, int k, int n, ReadOnlySpan<float> bias, Span<float> y,
         Activation activation = Activation.None, ReadOnlySpan<float> residual = default) =>
-        Gemm.Multiply(x, rows, PackedMatrix.Pack(w, k, n), bias, y, activation, residual);
+        Gemm.Multiply(compute, x, rows, PackedMatrix.Pack(w, k, n), bias, y, activation, residual);
 
     /// <summary>
     /// Given dY [rows, N]: dW = Xᵀ·dY and db = Σ dY (both overwritten), and, when <paramref name="dx"/> is not
     /// empty, dX = dY·Wᵀ (+ dX when <paramref name="accumulate"/>, for a residual stream's gradient).
     /// <paramref name="scratch"/> holds Xᵀ and needs rows·K values.
     /// </summary>
-    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int rows, float[] w, int k, int n,
+    public static void Backward(ComputeContext compute, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int rows, float[] w, int k, int n,
         float[] dw, float[] db, Span<float> dx, bool accumulate, float[] scratch)
     {
         if (!dx.IsEmpty)
         {
             var wt = PackedMatrix.PackTransposed(w, k, n);
-            if (accumulate) Gemm.Multiply(dy, rows, wt, default, dx, residual: dx);
-            else Gemm.Multiply(dy, rows, wt, default, dx);
+            if (accumulate) Gemm.Multiply(compute, dy, rows, wt, default, dx, residual: dx);
+            else Gemm.Multiply(compute, dy, rows, wt, default, dx);
         }
-        Transpose(x, rows, k, scratch);
-        Gemm.Multiply(scratch.AsSpan(0, rows * k), k, PackedMatrix.Pack(dy[..(rows * n)], rows, n), default, dw);
+        Transpose.Into(x, rows, k, scratch);
+        Gemm.Multiply(compute, scratch.AsSpan(0, rows * k), k, PackedMatrix.Pack(dy[..(rows * n)], rows, n), default, dw);
         ColumnSums(dy, rows, n, db);
-    }
-
-    /// <summary>dst[c, r] = src[r, c] in cache-sized blocks.</summary>
-    public static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
-    {
-        const int block = 32;
-        for (int r0 = 0; r0 < rows; r0 += block)
-            for (int c0 = 0; c0 < cols; c0 += block)
-            {
-                int r1 = Math.Min(rows, r0 + block), c1 = Math.Min(cols, c0 + block);
-                for (int r = r0; r < r1; r++)
-                    for (int c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
-            }
     }
 
     public static void ColumnSums(ReadOnlySpan<float> m, int rows, int cols, Span<float> sums)

@@ -19,18 +19,20 @@ public sealed class VitGraph
     }
 
     private readonly ViTWeights _w;
+    private readonly ComputeContext _compute;
     private readonly ViTConfig _c;
     private readonly LayerActs[] _acts;
     private int _capacity;
     private float[] _patches = [], _embedded = [], _out = [], _cls = [], _clsHat = [], _clsRstd = [], _clsNorm = [], _logits = [];
     private float[] _grad = [], _grad2 = [], _gradF = [], _gradQkv = [], _gradCtx = [], _scratch = [], _gradCls = [], _gradPatch = [];
 
-    public VitGraph(ViTWeights weights)
+    public VitGraph(ViTWeights weights, ComputeContext compute)
     {
         weights.Validate("training model");
         if (weights.Config.DistillationToken) throw new RepShiftException("training supports ViT without a distillation token only");
         if (weights.Config.NumLabels < 1) throw new RepShiftException("training needs a classification head (num_labels ≥ 1)");
         _w = weights;
+        _compute = compute;
         _c = weights.Config;
         _acts = [.. Enumerable.Range(0, _c.Layers).Select(_ => new LayerActs())];
     }
@@ -54,7 +56,7 @@ public sealed class VitGraph
         BatchSize = batch;
 
         PatchUnfold.Unfold(images, batch, c.Channels, c.ImageSize, c.PatchSize, _patches);
-        LinearOps.Forward(_patches, batch * n, _w.PatchWeight, c.PatchInput, d, _w.PatchBias, _embedded);
+        LinearOps.Forward(_compute, _patches, batch * n, _w.PatchWeight, c.PatchInput, d, _w.PatchBias, _embedded);
         var x = _acts[0].X;
         for (int b = 0; b < batch; b++)
         {
@@ -67,20 +69,20 @@ public sealed class VitGraph
             var a = _acts[l];
             var lw = _w.Layers[l];
             var y = l + 1 < c.Layers ? _acts[l + 1].X : _out;
-            LayerNormOps.Forward(a.X, t, d, lw.Norm1Gamma, lw.Norm1Beta, c.LayerNormEps, a.Xhat1, a.Rstd1, a.A);
-            LinearOps.Forward(a.A, t, lw.QkvWeight, d, 3 * d, lw.QkvBias, a.Qkv);
-            AttentionOps.Forward(a.Qkv, batch, s, c.Heads, c.HeadDim, a.Probs, a.Ctx);
-            LinearOps.Forward(a.Ctx, t, lw.ProjWeight, d, d, lw.ProjBias, a.H, residual: a.X.AsSpan(0, t * d));
-            LayerNormOps.Forward(a.H, t, d, lw.Norm2Gamma, lw.Norm2Beta, c.LayerNormEps, a.Xhat2, a.Rstd2, a.M);
-            LinearOps.Forward(a.M, t, lw.Fc1Weight, d, f, lw.Fc1Bias, a.Pre);
+            LayerNormOps.Forward(_compute, a.X, t, d, lw.Norm1Gamma, lw.Norm1Beta, c.LayerNormEps, a.Xhat1, a.Rstd1, a.A);
+            LinearOps.Forward(_compute, a.A, t, lw.QkvWeight, d, 3 * d, lw.QkvBias, a.Qkv);
+            AttentionOps.Forward(_compute, a.Qkv, batch, s, c.Heads, c.HeadDim, a.Probs, a.Ctx);
+            LinearOps.Forward(_compute, a.Ctx, t, lw.ProjWeight, d, d, lw.ProjBias, a.H, residual: a.X.AsSpan(0, t * d));
+            LayerNormOps.Forward(_compute, a.H, t, d, lw.Norm2Gamma, lw.Norm2Beta, c.LayerNormEps, a.Xhat2, a.Rstd2, a.M);
+            LinearOps.Forward(_compute, a.M, t, lw.Fc1Weight, d, f, lw.Fc1Bias, a.Pre);
             a.Pre.AsSpan(0, t * f).CopyTo(a.F);
             Activations.Gelu(a.F.AsSpan(0, t * f));
-            LinearOps.Forward(a.F, t, lw.Fc2Weight, f, d, lw.Fc2Bias, y, residual: a.H.AsSpan(0, t * d));
+            LinearOps.Forward(_compute, a.F, t, lw.Fc2Weight, f, d, lw.Fc2Bias, y, residual: a.H.AsSpan(0, t * d));
         }
 
         for (int b = 0; b < batch; b++) _out.AsSpan(b * s * d, d).CopyTo(_cls.AsSpan(b * d, d));
-        LayerNormOps.Forward(_cls, batch, d, _w.NormGamma, _w.NormBeta, c.LayerNormEps, _clsHat, _clsRstd, _clsNorm);
-        LinearOps.Forward(_clsNorm, batch, _w.HeadWeight, d, c.NumLabels, _w.HeadBias, _logits);
+        LayerNormOps.Forward(_compute, _cls, batch, d, _w.NormGamma, _w.NormBeta, c.LayerNormEps, _clsHat, _clsRstd, _clsNorm);
+        LinearOps.Forward(_compute, _clsNorm, batch, _w.HeadWeight, d, c.NumLabels, _w.HeadBias, _logits);
         return labels.IsEmpty ? float.NaN : CrossEntropy.Loss(_logits, batch, c.NumLabels, labels, LabelSmoothing);
     }
 
@@ -96,9 +98,9 @@ public sealed class VitGraph
         CrossEntropy.Gradient(_logits, batch, k, labels, dLogits, LabelSmoothing);
 
         var dClsNorm = _gradCls;
-        LinearOps.Backward(_clsNorm, dLogits, batch, _w.HeadWeight, d, k, grads.HeadWeight, grads.HeadBias, dClsNorm.AsSpan(0, batch * d), false, _scratch);
+        LinearOps.Backward(_compute, _clsNorm, dLogits, batch, _w.HeadWeight, d, k, grads.HeadWeight, grads.HeadBias, dClsNorm.AsSpan(0, batch * d), false, _scratch);
         var dCls = new float[batch * d];
-        LayerNormOps.Backward(dClsNorm, _clsHat, _clsRstd, batch, d, _w.NormGamma, dCls, grads.NormGamma, grads.NormBeta);
+        LayerNormOps.Backward(_compute, dClsNorm, _clsHat, _clsRstd, batch, d, _w.NormGamma, dCls, grads.NormGamma, grads.NormBeta);
         var dy = _grad;
         Array.Clear(dy, 0, t * d);
         for (int b = 0; b < batch; b++) dCls.AsSpan(b * d, d).CopyTo(dy.AsSpan(b * s * d, d));
@@ -111,18 +113,18 @@ public sealed class VitGraph
             // y = h + Fc2(F): dh starts as dy; dF = dy·W2ᵀ.
             var dh = _grad2;
             dy.AsSpan(0, t * d).CopyTo(dh);
-            LinearOps.Backward(a.F, dy, t, lw.Fc2Weight, f, d, lg.Fc2Weight, lg.Fc2Bias, _gradF.AsSpan(0, t * f), false, _scratch);
-            GeluOps.Backward(a.Pre, _gradF, t * f);
+            LinearOps.Backward(_compute, a.F, dy, t, lw.Fc2Weight, f, d, lg.Fc2Weight, lg.Fc2Bias, _gradF.AsSpan(0, t * f), false, _scratch);
+            GeluOps.Backward(_compute, a.Pre, _gradF, t * f);
             var dm = _gradCtx;
-            LinearOps.Backward(a.M, _gradF, t, lw.Fc1Weight, d, f, lg.Fc1Weight, lg.Fc1Bias, dm.AsSpan(0, t * d), false, _scratch);
-            LayerNormOps.Backward(dm, a.Xhat2, a.Rstd2, t, d, lw.Norm2Gamma, dh, lg.Norm2Gamma, lg.Norm2Beta);
+            LinearOps.Backward(_compute, a.M, _gradF, t, lw.Fc1Weight, d, f, lg.Fc1Weight, lg.Fc1Bias, dm.AsSpan(0, t * d), false, _scratch);
+            LayerNormOps.Backward(_compute, dm, a.Xhat2, a.Rstd2, t, d, lw.Norm2Gamma, dh, lg.Norm2Gamma, lg.Norm2Beta);
             // h = x + Proj(ctx): dx starts as dh.
             dh.AsSpan(0, t * d).CopyTo(dy);
-            LinearOps.Backward(a.Ctx, dh, t, lw.ProjWeight, d, d, lg.ProjWeight, lg.ProjBias, _gradCtx.AsSpan(0, t * d), false, _scratch);
-            AttentionOps.Backward(a.Qkv, a.Probs, _gradCtx, batch, s, c.Heads, c.HeadDim, _gradQkv);
+            LinearOps.Backward(_compute, a.Ctx, dh, t, lw.ProjWeight, d, d, lg.ProjWeight, lg.ProjBias, _gradCtx.AsSpan(0, t * d), false, _scratch);
+            AttentionOps.Backward(_compute, a.Qkv, a.Probs, _gradCtx, batch, s, c.Heads, c.HeadDim, _gradQkv);
             var da = _gradCtx;
-            LinearOps.Backward(a.A, _gradQkv, t, lw.QkvWeight, d, 3 * d, lg.QkvWeight, lg.QkvBias, da.AsSpan(0, t * d), false, _scratch);
-            LayerNormOps.Backward(da, a.Xhat1, a.Rstd1, t, d, lw.Norm1Gamma, dy, lg.Norm1Gamma, lg.Norm1Beta);
+            LinearOps.Backward(_compute, a.A, _gradQkv, t, lw.QkvWeight, d, 3 * d, lg.QkvWeight, lg.QkvBias, da.AsSpan(0, t * d), false, _scratch);
+            LayerNormOps.Backward(_compute, da, a.Xhat1, a.Rstd1, t, d, lw.Norm1Gamma, dy, lg.Norm1Gamma, lg.Norm1Beta);
         }
 
         // x0 = [cls | patch embeddings] + pos.
@@ -135,7 +137,7 @@ public sealed class VitGraph
             TensorPrimitives.Add(grads.ClsToken, rows[..d], grads.ClsToken);
             rows[d..].CopyTo(_gradPatch.AsSpan(b * n * d, n * d));
         }
-        LinearOps.Backward(_patches, _gradPatch, batch * n, _w.PatchWeight, c.PatchInput, d, grads.PatchWeight, grads.PatchBias, default, false, _scratch);
+        LinearOps.Backward(_compute, _patches, _gradPatch, batch * n, _w.PatchWeight, c.PatchInput, d, grads.PatchWeight, grads.PatchBias, default, false, _scratch);
     }
 
     private void Ensure(int batch)

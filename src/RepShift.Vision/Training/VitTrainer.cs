@@ -60,16 +60,16 @@ public static class VitTrainer
     /// Trains <paramref name="weights"/> in place on <paramref name="train"/>; after each epoch measures top-1 on
     /// <paramref name="test"/> and calls <paramref name="epochDone"/>. <paramref name="stepDone"/> gets (step, total, loss).
     /// </summary>
-    public static void Train(ViTWeights weights, LabelledImages train, LabelledImages? test, TrainingOptions options,
+    public static void Train(Kernels.ComputeContext compute, ViTWeights weights, LabelledImages train, LabelledImages? test, TrainingOptions options,
         Action<EpochReport>? epochDone = null, Action<int, int, float>? stepDone = null)
     {
         var c = weights.Config;
         Check(c, train, "training");
         if (test != null) Check(c, test, "test");
-        var graph = new VitGraph(weights) { LabelSmoothing = options.LabelSmoothing };
+        var graph = new VitGraph(weights, compute) { LabelSmoothing = options.LabelSmoothing };
         var grads = ViTWeights.Zeros(c);
         var gradList = grads.Parameters().ToList();
-        var optimizer = new AdamW(weights.Parameters().Select((p, i) => (p.Data, gradList[i].Data, p.Decay))) { WeightDecay = options.WeightDecay };
+        var optimizer = new AdamW(weights.Parameters().Select((p, i) => (p.Data, gradList[i].Data, p.Decay)), compute) { WeightDecay = options.WeightDecay };
         int batch = options.BatchSize, stepsPerEpoch = (train.Count + batch - 1) / batch, total = stepsPerEpoch * options.Epochs;
         var schedule = new LearningRateSchedule(options.LearningRate, Math.Max(1, (int)(options.WarmupEpochs * stepsPerEpoch)), total);
         var rng = new Random(options.Seed + 7919);

@@ -263,7 +263,7 @@ public static class HuggingFaceVit
         {
             ("vit.embeddings.cls_token", [1, 1, d], w.ClsToken),
             ("vit.embeddings.position_embeddings", [1, c.Tokens, d], w.PositionEmbeddings),
-            ("vit.embeddings.patch_embeddings.projection.weight", [d, c.Channels, c.PatchSize, c.PatchSize], Transpose(w.PatchWeight, c.PatchInput, d)),
+            ("vit.embeddings.patch_embeddings.projection.weight", [d, c.Channels, c.PatchSize, c.PatchSize], Kernels.Transpose.Of(w.PatchWeight, c.PatchInput, d)),
             ("vit.embeddings.patch_embeddings.projection.bias", [d], w.PatchBias),
         };
         for (int i = 0; i < c.Layers; i++)
@@ -275,25 +275,25 @@ public static class HuggingFaceVit
             {
                 var part = new float[d * d];
                 for (int r = 0; r < d; r++) l.QkvWeight.AsSpan(r * 3 * d + j * d, d).CopyTo(part.AsSpan(r * d));
-                tensors.Add(($"{p}{TransformersQkv[j]}.weight", [d, d], Transpose(part, d, d)));
+                tensors.Add(($"{p}{TransformersQkv[j]}.weight", [d, d], Kernels.Transpose.Of(part, d, d)));
                 tensors.Add(($"{p}{TransformersQkv[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
             }
-            tensors.Add(($"{p}{n.Proj}.weight", [d, d], Transpose(l.ProjWeight, d, d)));
+            tensors.Add(($"{p}{n.Proj}.weight", [d, d], Kernels.Transpose.Of(l.ProjWeight, d, d)));
             tensors.Add(($"{p}{n.Proj}.bias", [d], l.ProjBias));
             tensors.Add(($"{p}{n.Norm1}.weight", [d], l.Norm1Gamma));
             tensors.Add(($"{p}{n.Norm1}.bias", [d], l.Norm1Beta));
             tensors.Add(($"{p}{n.Norm2}.weight", [d], l.Norm2Gamma));
             tensors.Add(($"{p}{n.Norm2}.bias", [d], l.Norm2Beta));
-            tensors.Add(($"{p}{n.Fc1}.weight", [f, d], Transpose(l.Fc1Weight, d, f)));
+            tensors.Add(($"{p}{n.Fc1}.weight", [f, d], Kernels.Transpose.Of(l.Fc1Weight, d, f)));
             tensors.Add(($"{p}{n.Fc1}.bias", [f], l.Fc1Bias));
-            tensors.Add(($"{p}{n.Fc2}.weight", [d, f], Transpose(l.Fc2Weight, f, d)));
+            tensors.Add(($"{p}{n.Fc2}.weight", [d, f], Kernels.Transpose.Of(l.Fc2Weight, f, d)));
             tensors.Add(($"{p}{n.Fc2}.bias", [d], l.Fc2Bias));
         }
         tensors.Add(("vit.layernorm.weight", [d], w.NormGamma));
         tensors.Add(("vit.layernorm.bias", [d], w.NormBeta));
         if (k > 0)
         {
-            tensors.Add(("classifier.weight", [k, d], Transpose(w.HeadWeight, d, k)));
+            tensors.Add(("classifier.weight", [k, d], Kernels.Transpose.Of(w.HeadWeight, d, k)));
             tensors.Add(("classifier.bias", [k], w.HeadBias));
         }
         SafeTensorsWriter.Write(Path.Combine(folder, HuggingFaceFolder.WeightsFile), tensors, metadata: metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
@@ -339,13 +339,5 @@ public static class HuggingFaceVit
             ["image_std"] = new JsonArray([.. c.ImageStd.Select(v => (JsonNode)v)]),
         };
         File.WriteAllText(Path.Combine(folder, PreprocessorFile), pre.ToJsonString(options) + "\n");
-    }
-
-    private static float[] Transpose(float[] inByOut, int inputs, int outputs)
-    {
-        var t = new float[inByOut.Length];
-        for (int i = 0; i < inputs; i++)
-            for (int o = 0; o < outputs; o++) t[o * inputs + i] = inByOut[i * outputs + o];
-        return t;
     }
 }

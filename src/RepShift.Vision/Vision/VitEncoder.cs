@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using RepShift.Compression;
 using RepShift.Kernels;
@@ -14,22 +13,24 @@ public sealed record VitOutput(float[][] Logits, int[] TokenLayers);
 /// A pre-LN ViT/DeiT classifier over packed batches, sharing the text encoder's kernels, <see cref="TokenBatch"/>,
 /// compression plans and <see cref="Reducer"/>: patches → tokens (one GEMM over unfolded patches), [CLS]
 /// (and the distillation token, both protected from compression), position embeddings, layers with
-/// reductions between them, final LayerNorm of [CLS], head. Thread-safe: each call rents a workspace.
+/// reductions between them (the shared <see cref="EncoderStack"/>), final LayerNorm of [CLS], head. The kernels
+/// run on the <see cref="ComputeContext"/> given at construction (the caller owns it). Thread-safe: each call
+/// rents a workspace.
 /// </summary>
 public sealed class VitEncoder
 {
     private readonly ViTWeights _w;
-    private readonly VitLayer[] _layers;
+    private readonly EncoderStack _stack;
     private readonly PackedMatrix _patch;
     private readonly PackedMatrix? _head, _distHead;
-    private readonly ConcurrentBag<EncoderWorkspace> _workspaces = [];
 
-    public VitEncoder(ViTWeights weights, string source = "model")
+    public VitEncoder(ViTWeights weights, ComputeContext compute, AttentionKind attention = AttentionKind.Flash, string source = "model")
     {
         weights.Validate(source);
         _w = weights;
         var c = weights.Config;
-        _layers = Array.ConvertAll(weights.Layers, l => new VitLayer(l, c));
+        var layers = Array.ConvertAll<ViTLayerWeights, IEncoderLayer>(weights.Layers, l => new VitLayer(l, c));
+        _stack = new EncoderStack(layers, compute, attention, c.Hidden, c.Intermediate);
         _patch = PackedMatrix.Pack(weights.PatchWeight, c.PatchInput, c.Hidden);
         if (c.NumLabels > 0) _head = PackedMatrix.Pack(weights.HeadWeight, c.Hidden, c.NumLabels);
         if (c.NumLabels > 0 && weights.DistHeadWeight.Length > 0) _distHead = PackedMatrix.Pack(weights.DistHeadWeight, c.Hidden, c.NumLabels);
@@ -37,7 +38,10 @@ public sealed class VitEncoder
 
     public ViTConfig Config => _w.Config;
 
-    public AttentionKind Attention { get; set; } = AttentionKind.Flash;
+    /// <summary>The threads, kernel, profile and scratch meter the layers run with.</summary>
+    public ComputeContext Compute => _stack.Compute;
+
+    public AttentionKind Attention => _stack.Attention;
 
     /// <summary>Values per preprocessed image: Channels × ImageSize × ImageSize.</summary>
     public int ImageValues => Config.Channels * Config.ImageSize * Config.ImageSize;
@@ -49,24 +53,22 @@ public sealed class VitEncoder
     public VitOutput Classify(IReadOnlyList<float[]> images, CompressionPlan? plan = null)
     {
         plan ??= CompressionPlan.None;
-        var ws = Rent();
+        var ws = _stack.Rent();
         try
         {
             var tokenLayers = Run(images, ws, plan);
             return new VitOutput(Head(ws.Batch), tokenLayers);
         }
-        finally { _workspaces.Add(ws); }
+        finally { _stack.Return(ws); }
     }
 
     /// <summary>Like <see cref="BertEncoder.Trace"/>: the batch after each layer (and before each reduction), for <c>repshift show</c> and tests.</summary>
     public void Trace(IReadOnlyList<float[]> images, CompressionPlan plan, Action<int, TokenBatch> afterLayer, Action<int, TokenBatch>? beforeReduction = null)
     {
-        var ws = Rent();
+        var ws = _stack.Rent();
         try { Run(images, ws, plan, afterLayer, beforeReduction); }
-        finally { _workspaces.Add(ws); }
+        finally { _stack.Return(ws); }
     }
-
-    private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);
 
     private int[] Run(IReadOnlyList<float[]> images, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null)
     {
@@ -81,9 +83,7 @@ public sealed class VitEncoder
         ws.EnsureCapacity(batch.Count);
         Embed(images, batch, ws);
 
-        return LayerSteps.RunStack(batch, ws, plan, _layers.Length,
-            (l, keyBias, metric) => _layers[l].Forward(batch, ws, Attention, keyBias, metric, l, plan.Seed),
-            null, null, afterLayer, beforeReduction);
+        return _stack.Run(ws, plan, null, afterLayer, beforeReduction);
     }
 
     /// <summary>Patch embeddings by one GEMM over unfolded patches, plus [CLS]/distillation tokens and positions.</summary>
@@ -97,7 +97,7 @@ public sealed class VitEncoder
         var rows = ws.Ffn.AsSpan(0, need);
         for (int i = 0; i < b; i++) PatchUnfold.Unfold(images[i], 1, c.Channels, c.ImageSize, c.PatchSize, rows.Slice(i * n * c.PatchInput, n * c.PatchInput));
         var embedded = ws.Context.AsSpan(0, b * n * d);
-        Gemm.Multiply(rows, b * n, _patch, _w.PatchBias, embedded);
+        Gemm.Multiply(Compute, rows, b * n, _patch, _w.PatchBias, embedded);
         var pos = _w.PositionEmbeddings;
         for (int i = 0; i < b; i++)
         {
@@ -144,12 +144,12 @@ public sealed class VitEncoder
         }
         LayerNorm.Apply(cls, d, _w.NormGamma, _w.NormBeta, c.LayerNormEps);
         var logits = new float[b * k];
-        Gemm.Multiply(cls, b, _head, _w.HeadBias, logits);
+        Gemm.Multiply(Compute, cls, b, _head, _w.HeadBias, logits);
         if (_distHead != null)
         {
             LayerNorm.Apply(dist, d, _w.NormGamma, _w.NormBeta, c.LayerNormEps);
             var second = new float[b * k];
-            Gemm.Multiply(dist, b, _distHead, _w.DistHeadBias, second);
+            Gemm.Multiply(Compute, dist, b, _distHead, _w.DistHeadBias, second);
             TensorPrimitives.Add(logits, second, logits);
             TensorPrimitives.Multiply(logits, 0.5f, logits);
         }

@@ -12,7 +12,7 @@ namespace RepShift.Vision;
 /// norm of its output (‖A(LN₁(x))‖, ‖M(LN₂(h))‖, the paper's MLP shift); when a plan asks for one, the
 /// branch output is kept apart just long enough to be measured before its residual add.
 /// </summary>
-internal sealed class VitLayer
+internal sealed class VitLayer : IEncoderLayer
 {
     private readonly ViTLayerWeights _w;
     private readonly ViTConfig _c;
@@ -29,8 +29,7 @@ internal sealed class VitLayer
         _fc2 = PackedMatrix.Pack(w.Fc2Weight, f, d);
     }
 
-    /// <summary>Runs the layer in place on <paramref name="batch"/>; with a <paramref name="metric"/>, writes one score per row into batch.Score.</summary>
-    public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed)
+    public void Forward(ComputeContext compute, TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed)
     {
         int t = batch.Count, d = _c.Hidden, f = _c.Intermediate;
         var x = batch.HiddenArray.AsSpan(0, t * d);
@@ -41,37 +40,31 @@ internal sealed class VitLayer
         if (shift is { Site: ShiftSite.Layer }) x.CopyTo(ws.Before);
 
         x.CopyTo(branch);
-        BertEncoder.RowNorm(ws.Attended, t, d, _w.Norm1Gamma, _w.Norm1Beta, _c.LayerNormEps);
-        Gemm.Multiply(branch, t, _qkv, _w.QkvBias, ws.Qkv);
-        Attend(batch, ws, kind, keyBias, metric);
+        LayerNorm.Apply(compute, ws.Attended, t, d, _w.Norm1Gamma, _w.Norm1Beta, _c.LayerNormEps);
+        Gemm.Multiply(compute, branch, t, _qkv, _w.QkvBias, ws.Qkv);
+        LayerSteps.Attend(compute, batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
         var context = ws.Context.AsSpan(0, t * d);
         if (shift is { Site: ShiftSite.Attention })
         {
-            Gemm.Multiply(context, t, _proj, _w.ProjBias, branch);
+            Gemm.Multiply(compute, context, t, _proj, _w.ProjBias, branch);
             Scoring.Shift(x, branch, afterIsBranch: true, d, shift.Distance, shift.Relative, scores);
             TensorPrimitives.Add(x, branch, x);
         }
-        else Gemm.Multiply(context, t, _proj, _w.ProjBias, x, residual: x); // each element is read before it is written
+        else Gemm.Multiply(compute, context, t, _proj, _w.ProjBias, x, residual: x); // each element is read before it is written
 
         x.CopyTo(branch);
-        BertEncoder.RowNorm(ws.Attended, t, d, _w.Norm2Gamma, _w.Norm2Beta, _c.LayerNormEps);
+        LayerNorm.Apply(compute, ws.Attended, t, d, _w.Norm2Gamma, _w.Norm2Beta, _c.LayerNormEps);
         var hidden = ws.Ffn.AsSpan(0, t * f);
-        Gemm.Multiply(branch, t, _fc1, _w.Fc1Bias, hidden, Activation.Gelu);
+        Gemm.Multiply(compute, branch, t, _fc1, _w.Fc1Bias, hidden, Activation.Gelu);
         if (shift is { Site: ShiftSite.Mlp })
         {
-            Gemm.Multiply(hidden, t, _fc2, _w.Fc2Bias, branch);
+            Gemm.Multiply(compute, hidden, t, _fc2, _w.Fc2Bias, branch);
             Scoring.Shift(x, branch, afterIsBranch: true, d, shift.Distance, shift.Relative, scores);
             TensorPrimitives.Add(x, branch, x);
         }
-        else Gemm.Multiply(hidden, t, _fc2, _w.Fc2Bias, x, residual: x);
+        else Gemm.Multiply(compute, hidden, t, _fc2, _w.Fc2Bias, x, residual: x);
 
-        if (metric != null) ScoreOutput(batch, ws, metric, layerIndex, seed);
+        // Scores read off the layer's output or the attention kernel's per-key sums.
+        if (metric != null) LayerSteps.ScoreOutput(batch, ws, metric, layerIndex, seed);
     }
-
-    private void Attend(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric)
-        => LayerSteps.Attend(batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
-
-    /// <summary>Scores read off the layer's output or the attention kernel's per-key sums.</summary>
-    private static void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)
-        => LayerSteps.ScoreOutput(batch, ws, metric, layerIndex, seed);
 }

@@ -38,7 +38,20 @@ public enum CompressionPooling
 /// </summary>
 public sealed record CompressionPlan
 {
-    public string Metric { get; init; } = "norm";
+    private readonly string _metric = "norm";
+    private readonly ScoreMetric _parsedMetric = ScoreMetric.Parse("norm");
+
+    /// <summary>The score metric by name (see <see cref="ScoreMetric.Examples"/>); parsed once, when set, so a bad name fails where the plan is made.</summary>
+    public string Metric
+    {
+        get => _metric;
+        init
+        {
+            _parsedMetric = ScoreMetric.Parse(value);
+            _metric = value;
+        }
+    }
+
     public int[] PruneAt { get; init; } = [];
     public double Keep { get; init; } = 1.0;
     public int? RemoveCount { get; init; }
@@ -57,25 +70,25 @@ public sealed record CompressionPlan
     [JsonIgnore]
     public bool IsDense => PruneAt.Length == 0;
 
+    /// <summary>The metric, parsed when <see cref="Metric"/> was set.</summary>
     [JsonIgnore]
-    public ScoreMetric ParsedMetric => ScoreMetric.Parse(Metric);
+    public ScoreMetric ParsedMetric => _parsedMetric;
 
-    /// <summary>Checks the plan against a model; each problem is one <see cref="RepShiftException"/> naming the option.</summary>
+    /// <summary>Checks the plan against a model; each problem is one <see cref="OptionException"/> naming the property.</summary>
     public void Validate(int layers, string modelName)
     {
-        ScoreMetric.Parse(Metric);
         foreach (int l in PruneAt)
             if (l < 0 || l >= layers - 1)
-                throw new RepShiftException($"--prune-at {l} is out of range: this model has {layers} layers, so reductions can follow layers 0 to {layers - 2}");
-        if (PruneAt.Distinct().Count() != PruneAt.Length) throw new RepShiftException($"--prune-at lists a layer twice ({string.Join(",", PruneAt)})");
-        if (!(Keep > 0 && Keep <= 1)) throw new RepShiftException($"--keep {Keep} is out of range: the share of tokens kept must be in (0, 1]");
-        if (RemoveCount is < 0) throw new RepShiftException($"--remove {RemoveCount} is out of range: use 0 or more tokens per reduction");
-        if (Mass is not null && !(Mass > 0 && Mass <= 1)) throw new RepShiftException($"--mass {Mass} is out of range: the share of score kept must be in (0, 1]");
-        if (MinLength < 0) throw new RepShiftException($"--min-length {MinLength} is out of range: use 0 or more");
+                throw new OptionException(nameof(PruneAt), $"PruneAt {l} is out of range: this model has {layers} layers, so reductions can follow layers 0 to {layers - 2}");
+        if (PruneAt.Distinct().Count() != PruneAt.Length) throw new OptionException(nameof(PruneAt), $"PruneAt lists a layer twice ({string.Join(",", PruneAt)})");
+        if (!(Keep > 0 && Keep <= 1)) throw new OptionException(nameof(Keep), $"Keep must be in (0, 1] (the share of tokens kept), not {Keep}");
+        if (RemoveCount is < 0) throw new OptionException(nameof(RemoveCount), $"RemoveCount must be ≥ 0 tokens per reduction, not {RemoveCount}");
+        if (Mass is not null && !(Mass > 0 && Mass <= 1)) throw new OptionException(nameof(Mass), $"Mass must be in (0, 1] (the share of score kept), not {Mass}");
+        if (MinLength < 0) throw new OptionException(nameof(MinLength), $"MinLength must be ≥ 0, not {MinLength}");
         if ((Mode is ReduceMode.Merge or ReduceMode.MergeProtect) && Mass is not null)
-            throw new RepShiftException("--mass (adaptive keep) works with --mode drop or fuse, not merge");
+            throw new OptionException(nameof(Mass), "Mass (adaptive keep) works with Mode Drop or Fuse, not Merge");
         if (Model != null && !string.Equals(Model, modelName, StringComparison.OrdinalIgnoreCase))
-            throw new RepShiftException($"this plan was calibrated for model '{Model}', not '{modelName}'; run 'repshift calibrate' for this model");
+            throw new OptionException(nameof(Model), $"this plan was calibrated for model '{Model}', not '{modelName}'; run 'repshift calibrate' for this model");
     }
 
     /// <summary>Tokens (of <paramref name="unprotected"/>) to keep at one reduction, for keep-ratio and fixed-count plans.</summary>

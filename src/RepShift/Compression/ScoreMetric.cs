@@ -58,6 +58,7 @@ public sealed record ScoreMetric(ScoreKind Kind, ShiftSite Site = ShiftSite.Mlp,
 
     public static ScoreMetric Parse(string name)
     {
+        if (name is null) throw new OptionException("Metric", $"Metric must name a metric: one of {string.Join(", ", Examples)}");
         var parts = name.Trim().ToLowerInvariant().Split('-');
         bool inverted = parts[^1] == "inv";
         if (inverted) parts = parts[..^1];
@@ -109,6 +110,6 @@ public sealed record ScoreMetric(ScoreKind Kind, ShiftSite Site = ShiftSite.Mlp,
         return Inverted ? s + "-inv" : s;
     }
 
-    private static RepShiftException Unknown(string name) =>
-        new($"unknown metric '{name}': use one of {string.Join(", ", Examples)} (shift metrics combine shift-attn|mlp|layer with -sub, -l1|-cos, -rel, -inv)");
+    private static OptionException Unknown(string name) =>
+        new("Metric", $"unknown metric '{name}': use one of {string.Join(", ", Examples)} (shift metrics combine shift-attn|mlp|layer with -sub, -l1|-cos, -rel, -inv)");
 }

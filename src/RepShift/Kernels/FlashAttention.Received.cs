@@ -17,7 +17,7 @@ public static unsafe partial class FlashAttention
             int start = SeqStarts[seq], n = SeqStarts[seq + 1] - start;
             int blockQ = Blocks.BlockQ, blockK = Blocks.BlockK;
             int kb = kBlock * blockK, kn = Math.Min(blockK, n - kb), kp = RoundUp(kn, TileCols);
-            var sc = FlashScratch.Rent(HeadDim, Blocks);
+            var sc = Compute.FlashScratch.Rent(Compute, HeadDim, Blocks);
             try
             {
                 new Span<double>(sc.ColTotal, kp).Clear();
@@ -35,7 +35,7 @@ public static unsafe partial class FlashAttention
                 float invHeads = 1f / Heads;
                 for (int j = 0; j < kn; j++) Received[start + kb + j] = (float)(sc.ColTotal[j] * invHeads);
             }
-            finally { FlashScratch.Return(sc); }
+            finally { Compute.FlashScratch.Return(Compute, sc); }
         }
 
         /// <summary>

@@ -26,7 +26,7 @@ public static unsafe partial class FlashAttention
     private const float Log2E = 1.44269504088896341f;
     private const double Ln2 = 0.69314718055994531;
 
-    public static void Run(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output,
+    public static void Run(ComputeContext compute, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output,
         ReadOnlySpan<int> seqStarts, AttentionOptions options)
     {
         int tokens = options.Begin(q.Length, k.Length, v.Length, output.Length, seqStarts);
@@ -39,7 +39,7 @@ public static unsafe partial class FlashAttention
         // Both per-key outputs need every row's log-sum-exp: O(T·heads) floats, kept in log2 units.
         float[]? lse2 = perKey ? ArrayPool<float>.Shared.Rent(checked(tokens * heads)) : null;
         long lseBytes = perKey ? (long)lse2!.Length * sizeof(float) : 0;
-        ScratchMeter.Acquire(lseBytes);
+        compute.Scratch.Acquire(lseBytes);
         int[] order = ArrayPool<int>.Shared.Rent(batch);
         int[]? items = null;
         try
@@ -68,6 +68,7 @@ public static unsafe partial class FlashAttention
                     OutputStride = options.OutputStride,
                     QueryScale = options.EffectiveScale * Log2E,
                     Blocks = blocks,
+                    Compute = compute,
                 };
                 switch (d)
                 {
@@ -83,7 +84,7 @@ public static unsafe partial class FlashAttention
             if (items != null) ArrayPool<int>.Shared.Return(items);
             ArrayPool<int>.Shared.Return(order);
             if (lse2 != null) ArrayPool<float>.Shared.Return(lse2);
-            ScratchMeter.Release(lseBytes);
+            compute.Scratch.Release(lseBytes);
         }
     }
 
@@ -125,19 +126,19 @@ public static unsafe partial class FlashAttention
             flops += 4 * n * n * job.HeadDim * job.Heads;
         }
         bool parallel = flops > 8e6;
-        For(parallel, forwardCount, i => job.Forward<TD>(items[3 * i], items[3 * i + 1], items[3 * i + 2]));
+        For(job.Compute, parallel, forwardCount, i => job.Forward<TD>(items[3 * i], items[3 * i + 1], items[3 * i + 2]));
         if (job.Received != null)
         {
             // Items own disjoint key ranges (all heads, all queries), so no two threads write the same key.
             int count = KeyBlockItems(seqStarts, order, job.Blocks.BlockK, items);
-            For(parallel, count, i => job.ReceivedBlock<TD>(items[2 * i], items[2 * i + 1]));
+            For(job.Compute, parallel, count, i => job.ReceivedBlock<TD>(items[2 * i], items[2 * i + 1]));
         }
-        if (job.Cls != null) For(parallel, seqStarts.Length - 1, s => job.ClsRow(s));
+        if (job.Cls != null) For(job.Compute, parallel, seqStarts.Length - 1, s => job.ClsRow(s));
     }
 
-    private static void For(bool parallel, int count, Action<int> body)
+    private static void For(ComputeContext compute, bool parallel, int count, Action<int> body)
     {
-        if (parallel) Parallelism.For(count, body);
+        if (parallel) compute.For(count, body);
         else
             for (int i = 0; i < count; i++) body(i);
     }
@@ -222,6 +223,7 @@ public static unsafe partial class FlashAttention
         public int OutputStride { get; init; }
         public float QueryScale { get; init; }
         public Blocking Blocks { get; init; }
+        public ComputeContext Compute { get; init; }
 
         /// <summary>
         /// One (sequence, head, row group): stream all key blocks, each packed once and used by every query
@@ -233,7 +235,7 @@ public static unsafe partial class FlashAttention
             int dp = PaddedDim(d), blockQ = Blocks.BlockQ, blockK = Blocks.BlockK;
             int start = SeqStarts[seq], n = SeqStarts[seq + 1] - start;
             int q0 = item * Blocks.RowsPerItem, rows = Math.Min(Blocks.RowsPerItem, n - q0);
-            var sc = FlashScratch.Rent(HeadDim, Blocks);
+            var sc = Compute.FlashScratch.Rent(Compute, HeadDim, Blocks);
             try
             {
                 LoadQueries<TD>(sc.Q, Q + (long)(start + q0) * InputStride + head * d, rows, RoundUp(rows, TileRows));
@@ -261,7 +263,7 @@ public static unsafe partial class FlashAttention
                 }
                 Finish<TD>(sc, start + q0, rows, head);
             }
-            finally { FlashScratch.Return(sc); }
+            finally { Compute.FlashScratch.Return(Compute, sc); }
         }
 
         /// <summary>Asks for the K and V rows of a key block to be brought into L2.</summary>

@@ -5,14 +5,13 @@ namespace RepShift.Kernels;
 /// <summary>
 /// One worker's tile buffers for <see cref="FlashAttention"/>: O(block²) floats, independent of sequence
 /// length. Carved from one pinned array so the kernels can use raw pointers without pinning per call;
-/// every region starts on a 64-byte boundary. Rented per work item from a small pool, so the number alive
-/// is bounded by the number of workers running at once, and reported to <see cref="ScratchMeter"/> while rented.
+/// every region starts on a 64-byte boundary. Rented per work item from its context's <see cref="Pool"/>, so
+/// the number alive is bounded by the number of workers running at once, and reported to the context's
+/// <see cref="ScratchMeter"/> while rented.
 /// </summary>
 internal sealed unsafe class FlashScratch
 {
     private const int Align = 16; // floats: 64 bytes
-    private static readonly List<FlashScratch> Pool = [];
-    private static readonly int PoolLimit = 2 * Environment.ProcessorCount;
 
     private readonly float[] _buffer;
 
@@ -72,36 +71,42 @@ internal sealed unsafe class FlashScratch
 
     private static long Round(long n) => (n + Align - 1) / Align * Align;
 
-    /// <summary>A scratch for these block sizes, from the pool when one fits.</summary>
-    public static FlashScratch Rent(int headDim, FlashAttention.Blocking blocks)
+    /// <summary>One context's spare scratches.</summary>
+    internal sealed class Pool
     {
-        FlashScratch? found = null;
-        lock (Pool)
+        private readonly List<FlashScratch> _spare = [];
+
+        /// <summary>A scratch for these block sizes, from the pool when one fits; counted by the context's meter until returned.</summary>
+        public FlashScratch Rent(ComputeContext compute, int headDim, FlashAttention.Blocking blocks)
         {
-            for (int i = Pool.Count - 1; i >= 0; i--)
+            FlashScratch? found = null;
+            lock (_spare)
             {
-                var s = Pool[i];
-                if (s.HeadDim == headDim && s.Blocks == blocks)
+                for (int i = _spare.Count - 1; i >= 0; i--)
                 {
-                    found = s;
-                    Pool.RemoveAt(i);
-                    break;
+                    var s = _spare[i];
+                    if (s.HeadDim == headDim && s.Blocks == blocks)
+                    {
+                        found = s;
+                        _spare.RemoveAt(i);
+                        break;
+                    }
                 }
             }
+            found ??= new FlashScratch(headDim, blocks);
+            compute.Scratch.Acquire(found.Bytes);
+            return found;
         }
-        found ??= new FlashScratch(headDim, blocks);
-        ScratchMeter.Acquire(found.Bytes);
-        return found;
-    }
 
-    public static void Return(FlashScratch scratch)
-    {
-        ScratchMeter.Release(scratch.Bytes);
-        lock (Pool)
+        public void Return(ComputeContext compute, FlashScratch scratch)
         {
-            // Bounded so that a burst of concurrent callers does not pin memory for ever; the oldest goes first.
-            if (Pool.Count >= PoolLimit) Pool.RemoveAt(0);
-            Pool.Add(scratch);
+            compute.Scratch.Release(scratch.Bytes);
+            lock (_spare)
+            {
+                // Bounded so that a burst of concurrent callers does not pin memory for ever; the oldest goes first.
+                if (_spare.Count >= 2 * compute.Threads) _spare.RemoveAt(0);
+                _spare.Add(scratch);
+            }
         }
     }
 }

@@ -9,28 +9,6 @@ public static unsafe partial class Gemm
     private const int MR512 = 12;
 
     /// <summary>
-    /// Whether full panel pairs go through the 12×32 AVX-512 kernel. On by default where the CPU has
-    /// AVX-512F unless the environment sets REPSHIFT_AVX512=0; turning it off (benchmarks, tests)
-    /// falls back to the 6×16 AVX2 kernel everywhere.
-    /// Setting it on where the CPU lacks AVX-512 is refused.
-    /// </summary>
-    public static bool UseAvx512
-    {
-        get => s_useAvx512;
-        set
-        {
-            if (value && !Avx512Available)
-                throw new PlatformNotSupportedException("this CPU has no AVX-512F");
-            s_useAvx512 = value;
-        }
-    }
-
-    /// <summary>Whether the CPU and the runtime support the AVX-512 kernel.</summary>
-    public static bool Avx512Available => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
-
-    private static bool s_useAvx512 = Avx512Available && Environment.GetEnvironmentVariable("REPSHIFT_AVX512") != "0";
-
-    /// <summary>
     /// The 12×32 micro-kernel over two adjacent panels: 24 Vector512 accumulators, two B loads and
     /// twelve broadcasts per k (27 of the 32 vector registers). Per FMA it issues half the
     /// instructions of the 6×16 kernel. Each output adds its products in the same k order as the

@@ -7,8 +7,9 @@ namespace RepShift.Kernels;
 /// C[M, N] = act(A[M, K] · B[K, N] + bias (+ residual)) with B packed at load time.
 /// A register-blocked 6×16 micro-kernel (12 Vector256 accumulators) walks one B panel per tile; the
 /// epilogue (bias, residual, GELU) is applied while the tile is in registers. Work is split into
-/// (row block × panel group) items across <see cref="Parallelism"/>. Where the CPU has AVX-512 a 12×32
-/// kernel over two panels at once takes the full panel pairs (Gemm.Avx512.cs); both kernels add the
+/// (row block × panel group) items across the <see cref="ComputeContext"/>'s threads. With the context's
+/// <see cref="GemmKernel.Avx512"/> a 12×32 kernel over two panels at once takes the full panel pairs
+/// (Gemm.Avx512.cs); both kernels add the
 /// products of each output in the same order, so their results are bit-identical.
 /// </summary>
 public static unsafe partial class Gemm
@@ -18,7 +19,7 @@ public static unsafe partial class Gemm
     private const int RowTilesPerJob = 8;
     private const int PanelsPerJob = 4;
 
-    public static void Multiply(ReadOnlySpan<float> a, int m, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c,
+    public static void Multiply(ComputeContext compute, ReadOnlySpan<float> a, int m, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c,
         Activation activation = Activation.None, ReadOnlySpan<float> residual = default)
     {
         int k = b.Rows, n = b.Cols;
@@ -36,14 +37,14 @@ public static unsafe partial class Gemm
         fixed (float* pc = c)
         fixed (float* pres = residual)
         {
-            var job = new Job(pa, pb, bias.IsEmpty ? null : pbias, pc, residual.IsEmpty ? null : pres, m, k, n, b.Panels, activation);
+            var job = new Job(pa, pb, bias.IsEmpty ? null : pbias, pc, residual.IsEmpty ? null : pres, m, k, n, b.Panels, activation, compute.Kernel == GemmKernel.Avx512);
             int rowJobs = (m + MR * RowTilesPerJob - 1) / (MR * RowTilesPerJob);
             int panelJobs = (b.Panels + PanelsPerJob - 1) / PanelsPerJob;
-            Parallelism.For(rowJobs * panelJobs, i => job.Run(i / panelJobs, i % panelJobs));
+            compute.For(rowJobs * panelJobs, i => job.Run(i / panelJobs, i % panelJobs));
         }
     }
 
-    private readonly struct Job(float* a, float* b, float* bias, float* c, float* residual, int m, int k, int n, int panels, Activation activation)
+    private readonly struct Job(float* a, float* b, float* bias, float* c, float* residual, int m, int k, int n, int panels, Activation activation, bool avx512)
     {
         public void Run(int rowJob, int panelJob)
         {
@@ -52,7 +53,7 @@ public static unsafe partial class Gemm
             float* tile = stackalloc float[MR * NR];
             float* biasPad = stackalloc float[2 * NR];
             int p = p0;
-            if (UseAvx512)
+            if (avx512)
                 for (; p + 1 < p1; p += 2) RunPair(p, r0, r1, biasPad);
             for (; p < p1; p++)
             {

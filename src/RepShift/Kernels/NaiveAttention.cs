@@ -9,7 +9,7 @@ namespace RepShift.Kernels;
 /// </summary>
 public static class NaiveAttention
 {
-    public static void Run(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output,
+    public static void Run(ComputeContext compute, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output,
         ReadOnlySpan<int> seqStarts, AttentionOptions options)
     {
         int tokens = options.Begin(q.Length, k.Length, v.Length, output.Length, seqStarts);
@@ -20,10 +20,10 @@ public static class NaiveAttention
         {
             fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* po = output) fixed (int* ps = seqStarts)
             {
-                var job = new Job(pq, pk, pv, po, ps, options);
+                var job = new Job(compute, pq, pk, pv, po, ps, options);
                 int heads = options.Heads;
                 // Heads of one sequence run on one thread so the per-key outputs need no locking.
-                Parallelism.For(batch, s => { for (int h = 0; h < heads; h++) job.Run(s, h); });
+                compute.For(batch, s => { for (int h = 0; h < heads; h++) job.Run(s, h); });
             }
         }
     }
@@ -53,7 +53,7 @@ public static class NaiveAttention
         }
     }
 
-    private readonly unsafe struct Job(float* q, float* k, float* v, float* output, int* seqStarts, AttentionOptions o)
+    private readonly unsafe struct Job(ComputeContext compute, float* q, float* k, float* v, float* output, int* seqStarts, AttentionOptions o)
     {
         public void Run(int seq, int head)
         {
@@ -67,9 +67,9 @@ public static class NaiveAttention
             var p = new float[n * n];
             // Reported so benchmarks can set this job's N² map against flash attention's scratch.
             long bytes = (long)p.Length * sizeof(float);
-            ScratchMeter.Acquire(bytes);
+            compute.Scratch.Acquire(bytes);
             try { Softmax(qs, ks, vs, p, start, n, head); }
-            finally { ScratchMeter.Release(bytes); }
+            finally { compute.Scratch.Release(bytes); }
         }
 
         private void Softmax(ReadOnlySpan<float> qs, ReadOnlySpan<float> ks, ReadOnlySpan<float> vs, float[] p, int start, int n, int head)

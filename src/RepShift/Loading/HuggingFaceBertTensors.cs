@@ -82,7 +82,7 @@ internal sealed class HuggingFaceBertTensors
 
     /// <summary>A PyTorch Linear weight, stored [out, in], returned [in, out].</summary>
     private float[] Linear(string name, int inDim, int outDim, string why) =>
-        Transpose(Load(name, [outDim, inDim], why, "; PyTorch stores Linear weights [out, in]"), outDim, inDim);
+        Kernels.Transpose.Of(Load(name, [outDim, inDim], why, "; PyTorch stores Linear weights [out, in]"), outDim, inDim);
 
     // Older checkpoints (converted from TensorFlow) call the LayerNorm parameters gamma and beta.
     private float[] NormWeight(string module, int d) =>
@@ -107,21 +107,5 @@ internal sealed class HuggingFaceBertTensors
         var some = _file.Names.Take(6).Select(n => $"'{n}'");
         string found = _file.Names.Count == 0 ? "the file has no tensors" : $"found {_file.Names.Count} tensors, e.g. {string.Join(", ", some)}";
         throw new ModelFormatException($"{_file.Source}: tensor '{full}' is missing; expected the tensors of a Hugging Face BERT model ({found})");
-    }
-
-    private static float[] Transpose(float[] source, int rows, int cols)
-    {
-        var result = new float[source.Length];
-        // Tiles keep both the reads and the writes within a few cache lines.
-        const int Tile = 32;
-        for (int r0 = 0; r0 < rows; r0 += Tile)
-            for (int c0 = 0; c0 < cols; c0 += Tile)
-            {
-                int r1 = Math.Min(rows, r0 + Tile), c1 = Math.Min(cols, c0 + Tile);
-                for (int r = r0; r < r1; r++)
-                    for (int c = c0; c < c1; c++)
-                        result[c * rows + r] = source[r * cols + c];
-            }
-        return result;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using RepShift.Compression;
@@ -9,30 +8,32 @@ namespace RepShift.Models;
 
 /// <summary>
 /// A post-LayerNorm BERT encoder over packed batches: embeddings → layers (<see cref="BertLayer"/>) with
-/// optional token reductions between them (<see cref="CompressionPlan"/>) → pooling. Weights are packed
-/// once here; <see cref="Encode"/> is thread-safe (each call rents a workspace).
+/// optional token reductions between them (<see cref="CompressionPlan"/>) → pooling; the layer loop is the
+/// shared <see cref="EncoderStack"/>. Weights are packed once here; the kernels run on the
+/// <see cref="ComputeContext"/> given at construction (which the caller owns and disposes).
+/// <see cref="Encode"/> is thread-safe (each call rents a workspace).
 /// </summary>
 public sealed class BertEncoder
 {
     private readonly Embeddings _embeddings;
-    private readonly BertLayer[] _layers;
-    private readonly ConcurrentBag<EncoderWorkspace> _workspaces = [];
+    private readonly EncoderStack _stack;
 
-    public BertEncoder(BertWeights weights, string source = "model")
+    public BertEncoder(BertWeights weights, ComputeContext compute, AttentionKind attention = AttentionKind.Flash, string source = "model")
     {
         weights.Validate(source);
         // Only the embeddings are kept from the weights, not the layer matrices: the layers hold those packed.
         _embeddings = new Embeddings(weights.Config, weights.WordEmbeddings, weights.PositionEmbeddings, weights.TokenTypeEmbeddings, weights.EmbeddingNormGamma, weights.EmbeddingNormBeta);
-        _layers = Array.ConvertAll(weights.Layers, l => new BertLayer(l, weights.Config));
+        var layers = Array.ConvertAll<BertLayerWeights, IEncoderLayer>(weights.Layers, l => new BertLayer(l, weights.Config));
+        _stack = new EncoderStack(layers, compute, attention, weights.Config.Hidden, weights.Config.Intermediate);
     }
 
     public BertConfig Config => _embeddings.Config;
 
-    /// <summary>When set, stage timings are added to it.</summary>
-    public EncoderProfile? Profile { get; set; }
+    /// <summary>The threads, kernel, profile and scratch meter the layers run with.</summary>
+    public ComputeContext Compute => _stack.Compute;
 
     /// <summary>Attention kernel used by the layers.</summary>
-    public AttentionKind Attention { get; set; } = AttentionKind.Flash;
+    public AttentionKind Attention => _stack.Attention;
 
     /// <summary>
     /// Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]) under a compression plan
@@ -42,16 +43,16 @@ public sealed class BertEncoder
     public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null)
     {
         plan ??= CompressionPlan.None;
-        var ws = Rent();
+        var ws = _stack.Rent();
         try
         {
             var tokenLayers = Run(ids, ws, plan);
             long t0 = Stopwatch.GetTimestamp();
             var pooled = Pool(ws.Batch, plan.Pooling == CompressionPooling.Frozen && !plan.IsDense ? ws.Frozen : null);
-            Profile?.Add(EncoderProfile.Stage.Pooling, t0);
+            Compute.Profile?.Add(EncoderProfile.Stage.Pooling, t0);
             return new EncoderOutput(pooled, tokenLayers);
         }
-        finally { _workspaces.Add(ws); }
+        finally { _stack.Return(ws); }
     }
 
     /// <summary>
@@ -63,15 +64,15 @@ public sealed class BertEncoder
     /// </summary>
     public void Trace(IReadOnlyList<int[]> ids, CompressionPlan plan, Action<int, TokenBatch> afterLayer, Action<int, TokenBatch>? beforeReduction = null)
     {
-        var ws = Rent();
+        var ws = _stack.Rent();
         try { Run(ids, ws, plan, afterLayer, beforeReduction); }
-        finally { _workspaces.Add(ws); }
+        finally { _stack.Return(ws); }
     }
 
     /// <summary>The last hidden state of each sequence, [length · Hidden] row-major (what ONNX exports as last_hidden_state).</summary>
     public float[][] HiddenStates(IReadOnlyList<int[]> ids)
     {
-        var ws = Rent();
+        var ws = _stack.Rent();
         try
         {
             Run(ids, ws, CompressionPlan.None);
@@ -81,7 +82,7 @@ public sealed class BertEncoder
                 result[s] = b.Hidden.Slice(b.SeqStarts[s] * b.Dim, b.Length(s) * b.Dim).ToArray();
             return result;
         }
-        finally { _workspaces.Add(ws); }
+        finally { _stack.Return(ws); }
     }
 
     /// <summary>Runs embeddings and layers on a workspace; returns token rows processed per sequence, summed over layers.</summary>
@@ -99,14 +100,9 @@ public sealed class BertEncoder
         ws.Frozen.Reset(batch.Sequences);
         long t0 = Stopwatch.GetTimestamp();
         Embed(ids, batch);
-        Profile?.Add(EncoderProfile.Stage.Embed, t0);
-
-        return LayerSteps.RunStack(batch, ws, plan, _layers.Length,
-            (l, keyBias, metric) => _layers[l].Forward(batch, ws, Attention, keyBias, metric, l, plan.Seed, Profile),
-            ws.Frozen, Profile, afterLayer, beforeReduction);
+        Compute.Profile?.Add(EncoderProfile.Stage.Embed, t0);
+        return _stack.Run(ws, plan, ws.Frozen, afterLayer, beforeReduction);
     }
-
-    private EncoderWorkspace Rent() => _workspaces.TryTake(out var ws) ? ws : new EncoderWorkspace(Config.Hidden, Config.Intermediate);
 
     private void Embed(IReadOnlyList<int[]> ids, TokenBatch batch)
     {
@@ -128,7 +124,7 @@ public sealed class BertEncoder
                 if (type.Length > 0) TensorPrimitives.Add(row, type.AsSpan(0, d), row);
             }
         }
-        RowNorm(batch.HiddenArray, batch.Count, d, _embeddings.NormGamma, _embeddings.NormBeta, c.LayerNormEps);
+        LayerNorm.Apply(Compute, batch.HiddenArray, batch.Count, d, _embeddings.NormGamma, _embeddings.NormBeta, c.LayerNormEps);
     }
 
     /// <summary>Pools each sequence (size-weighted mean, plus frozen states of dropped tokens, or [CLS]) and L2-normalises if the model asks for it.</summary>
@@ -164,17 +160,6 @@ public sealed class BertEncoder
             result[s] = v;
         }
         return result;
-    }
-
-    /// <summary>LayerNorm over rows, split across threads in chunks.</summary>
-    internal static void RowNorm(float[] data, int rows, int dim, float[] gamma, float[] beta, float eps)
-    {
-        const int chunk = 32;
-        Parallelism.For((rows + chunk - 1) / chunk, c =>
-        {
-            int r0 = c * chunk, r1 = Math.Min(rows, r0 + chunk);
-            for (int r = r0; r < r1; r++) LayerNorm.ApplyRow(data.AsSpan(r * dim, dim), gamma, beta, eps);
-        });
     }
 
     private sealed record Embeddings(BertConfig Config, float[] Word, float[] Position, float[] TokenType, float[] NormGamma, float[] NormBeta);

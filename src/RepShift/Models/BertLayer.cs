@@ -11,7 +11,7 @@ namespace RepShift.Models;
 /// x → h = LN₁(x + A(x)) → y = LN₂(h + M(h)). When asked for a score it also measures, without an
 /// N×N map, how much the layer moved each token (or reads the attention kernel's per-key outputs).
 /// </summary>
-internal sealed class BertLayer
+internal sealed class BertLayer : IEncoderLayer
 {
     // Only the vectors are kept from the weights: the matrices live on packed, so the unpacked
     // copies can be collected once the model bundle is dropped.
@@ -40,9 +40,9 @@ internal sealed class BertLayer
         _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);
     }
 
-    /// <summary>Runs the layer in place on <paramref name="batch"/>; with a <paramref name="metric"/>, writes one score per row into batch.Score.</summary>
-    public void Forward(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed, EncoderProfile? profile)
+    public void Forward(ComputeContext compute, TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed)
     {
+        var profile = compute.Profile;
         int t = batch.Count, d = _c.Hidden;
         var x = batch.HiddenArray.AsSpan(0, t * d);
         var h = ws.Attended.AsSpan(0, t * d);
@@ -53,42 +53,39 @@ internal sealed class BertLayer
         if (shift is { Site: ShiftSite.Layer }) x.CopyTo(ws.Before);
 
         long mark = Stopwatch.GetTimestamp();
-        Gemm.Multiply(x, t, _qkv, _qkvBias, ws.Qkv);
+        Gemm.Multiply(compute, x, t, _qkv, _qkvBias, ws.Qkv);
         Lap(profile, EncoderProfile.Stage.QkvProjection, ref mark);
 
-        Attend(batch, ws, kind, keyBias, metric);
+        LayerSteps.Attend(compute, batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
         Lap(profile, EncoderProfile.Stage.Attention, ref mark);
 
         if (attnBranch)
         {
             // The branch output A(x) is needed on its own, so the residual is added after scoring.
-            Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h);
+            Gemm.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h);
             Scoring.Shift(x, h, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
             TensorPrimitives.Add(h, x, h);
         }
-        else Gemm.Multiply(ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h, residual: x);
-        BertEncoder.RowNorm(ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
+        else Gemm.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h, residual: x);
+        LayerNorm.Apply(compute, ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
         if (shift is { Site: ShiftSite.Attention, Sublayer: true }) Scoring.Shift(x, h, afterIsBranch: false, d, shift.Distance, shift.Relative, scores);
         Lap(profile, EncoderProfile.Stage.AttentionOutput, ref mark);
 
-        Gemm.Multiply(h, t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
+        Gemm.Multiply(compute, h, t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
         Lap(profile, EncoderProfile.Stage.FfnIn, ref mark);
         if (mlpBranch)
         {
-            Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x);
+            Gemm.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x);
             Scoring.Shift(h, x, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
             TensorPrimitives.Add(x, h, x);
         }
-        else Gemm.Multiply(ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: h);
-        BertEncoder.RowNorm(batch.HiddenArray, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
+        else Gemm.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: h);
+        LayerNorm.Apply(compute, batch.HiddenArray, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
         Lap(profile, EncoderProfile.Stage.FfnOut, ref mark);
 
         if (metric != null) ScoreOutput(batch, ws, metric, layerIndex, seed);
         Lap(profile, EncoderProfile.Stage.Compression, ref mark);
     }
-
-    private void Attend(TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric)
-        => LayerSteps.Attend(batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
 
     /// <summary>Scores that read the layer's output or the attention kernel's per-key sums; the post-LN MLP sublayer shift compares y with h.</summary>
     private static void ScoreOutput(TokenBatch batch, EncoderWorkspace ws, ScoreMetric metric, int layerIndex, int seed)

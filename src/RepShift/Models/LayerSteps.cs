@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RepShift.Compression;
 using RepShift.Kernels;
 using RepShift.Tokens;
@@ -7,45 +6,13 @@ namespace RepShift.Models;
 
 /// <summary>
 /// The steps the post-LN text layer (<see cref="BertLayer"/>) and the pre-LN vision layer
-/// (<c>RepShift.Vision.VitLayer</c>) share: attention over the fused QKV buffer, and the scores read off a
+/// (<c>RepShift.Vision.VitLayer</c>) share: attention over the fused QKV buffer, the scores read off a
 /// layer's output or off the attention kernel's per-key sums, and the key bias after a reduction.
 /// </summary>
 internal static class LayerSteps
 {
-    /// <summary>Runs one layer in place on the batch; scores tokens by <paramref name="metric"/> when it is not null.</summary>
-    public delegate void LayerForward(int layer, bool keyBias, ScoreMetric? metric);
-
-    /// <summary>
-    /// The layer stack under a compression plan, shared by the text and the vision encoder: each layer, then,
-    /// after the layers the plan names, the reduction and the key bias it leaves for the next attention.
-    /// Returns the token rows each sequence put through the layers (the work a plan saves).
-    /// </summary>
-    public static int[] RunStack(TokenBatch batch, EncoderWorkspace ws, CompressionPlan plan, int layers, LayerForward forward,
-        FrozenStates? frozen, EncoderProfile? profile, Action<int, TokenBatch>? afterLayer, Action<int, TokenBatch>? beforeReduction)
-    {
-        var metric = plan.IsDense ? null : plan.ParsedMetric;
-        var tokenLayers = new int[batch.Sequences];
-        bool keyBias = false;
-        for (int l = 0; l < layers; l++)
-        {
-            for (int s = 0; s < batch.Sequences; s++) tokenLayers[s] += batch.Length(s);
-            bool reduce = metric != null && Array.IndexOf(plan.PruneAt, l) >= 0;
-            forward(l, keyBias, reduce ? metric : null);
-            if (reduce)
-            {
-                beforeReduction?.Invoke(l, batch);
-                long r0 = Stopwatch.GetTimestamp();
-                Reducer.Reduce(batch, plan, metric!, frozen);
-                keyBias = UpdateKeyBias(batch, ws.KeyBias);
-                profile?.Add(EncoderProfile.Stage.Compression, r0);
-            }
-            afterLayer?.Invoke(l, batch);
-        }
-        return tokenLayers;
-    }
-
     /// <summary>Attention from ws.Qkv ([T, 3D]: Q, K, V side by side) into ws.Context, with the per-key sums a metric needs.</summary>
-    public static void Attend(TokenBatch batch, EncoderWorkspace ws, int heads, int headDim, AttentionKind kind, bool keyBias, ScoreMetric? metric)
+    public static void Attend(ComputeContext compute, TokenBatch batch, EncoderWorkspace ws, int heads, int headDim, AttentionKind kind, bool keyBias, ScoreMetric? metric)
     {
         int t = batch.Count, d = heads * headDim;
         var options = new AttentionOptions
@@ -59,8 +26,8 @@ internal static class LayerSteps
             AttentionReceived = metric?.Kind == ScoreKind.MeanAttention ? ws.AttentionReceived : null,
         };
         var qkv = ws.Qkv.AsSpan(0, t * 3 * d);
-        if (kind == AttentionKind.Naive) NaiveAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
-        else FlashAttention.Run(qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
+        if (kind == AttentionKind.Naive) NaiveAttention.Run(compute, qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
+        else FlashAttention.Run(compute, qkv, qkv[d..], qkv[(2 * d)..], ws.Context, batch.SeqStarts, options);
     }
 
     /// <summary>

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 
-namespace RepShift.Models;
+namespace RepShift.Kernels;
 
 /// <summary>
 /// Wall time per encoder stage, summed over calls and layers, for finding where the time goes
-/// (<c>--profile</c>). Off unless an instance is attached to <see cref="BertEncoder.Profile"/>.
+/// (<c>--profile</c>). Off unless an instance is given to the <see cref="ComputeContext"/>.
 /// </summary>
 public sealed class EncoderProfile
 {
