@@ -174,16 +174,45 @@ public class CompressionTests
     }
 
     [Fact]
-    public void FrozenPoolingCountsDroppedTokens()
+    public void FrozenPoolingAddsEachDroppedTokensStateFromTheLayerItWasDropped()
     {
-        var mean = Encoder().Encode(Sequences, new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.3 }).Embeddings;
-        var frozen = Encoder().Encode(Sequences, new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.3, Pooling = CompressionPooling.Frozen }).Embeddings;
-        var dense = Encoder().Encode(Sequences).Embeddings;
-        // Sequence 3 has no unprotected token: both poolings equal dense there; elsewhere frozen differs from mean.
-        Assert.Equal(dense[3], frozen[3]);
-        Assert.NotEqual(mean[0], frozen[0]);
-        static float Cos(float[] a, float[] b) => System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b);
-        Assert.True(Cos(frozen[2], dense[2]) > 0.5f);
+        // The expected vector is pooled here in double from the states the encoder's trace shows: the
+        // layer-0 state of every dropped token, and the final rows (times their sizes) of the survivors.
+        var plan = new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.3, Pooling = CompressionPooling.Frozen };
+        var encoder = Encoder();
+        int layers = Weights.Config.Layers, d = Weights.Config.Hidden;
+        var atDrop = new Dictionary<(int Seq, int Origin), float[]>();
+        var survivors = new HashSet<(int, int)>();
+        var expected = new double[Sequences.Length][];
+        encoder.Trace(Sequences, plan,
+            afterLayer: (layer, batch) =>
+            {
+                for (int s = 0; s < batch.Sequences; s++)
+                    for (int r = batch.SeqStarts[s]; r < batch.SeqStarts[s + 1]; r++)
+                    {
+                        if (layer == 0) survivors.Add((s, batch.Origin[r]));
+                        if (layer < layers - 1) continue;
+                        expected[s] ??= new double[d];
+                        for (int j = 0; j < d; j++) expected[s][j] += batch.Size[r] * (double)batch.Row(r)[j];
+                    }
+            },
+            beforeReduction: (_, batch) =>
+            {
+                for (int s = 0; s < batch.Sequences; s++)
+                    for (int r = batch.SeqStarts[s]; r < batch.SeqStarts[s + 1]; r++) atDrop[(s, batch.Origin[r])] = batch.Row(r).ToArray();
+            });
+        for (int s = 0; s < Sequences.Length; s++)
+        {
+            var dropped = atDrop.Where(kv => kv.Key.Seq == s && !survivors.Contains(kv.Key)).Select(kv => kv.Value).ToList();
+            Assert.Equal(Sequences[s].Length - survivors.Count(x => x.Item1 == s), dropped.Count);
+            foreach (var state in dropped)
+                for (int j = 0; j < d; j++) expected[s][j] += state[j];
+            // Every input token is counted once: the mean divides by the sequence's length; then L2 normalisation.
+            double norm = Math.Sqrt(expected[s].Sum(v => v * v));
+            var actual = encoder.Encode(Sequences, plan).Embeddings[s];
+            for (int j = 0; j < d; j++) Assert.Equal(expected[s][j] / norm, actual[j], 1e-6);
+        }
+        Assert.True(atDrop.Count > survivors.Count, "the plan dropped nothing");
     }
 
     [Fact]
@@ -283,15 +312,4 @@ public class PresetTests
     [Fact]
     public void UnknownPresetIsAClearError() =>
         Assert.Contains("unknown preset 'turbo'", Assert.Throws<RepShiftException>(() => Presets.Get("turbo")).Message);
-}
-
-public class CalibrationTests
-{
-    [Fact]
-    public void SelfRetrievalSplitsTheFirstSentenceFromTheRest()
-    {
-        var (q, d) = Calibration.SplitFirstSentence(["Shares rise\n\nMarkets were up. Banks gained.", "No sentence end here", "Why? Because.", "."]);
-        Assert.Equal(["Shares rise", "Why?"], q);
-        Assert.Equal(["Markets were up. Banks gained.", "Because."], d);
-    }
 }

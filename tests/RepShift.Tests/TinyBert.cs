@@ -18,7 +18,7 @@ internal static class TinyBert
         "quick", "brown", "fox", "jump", "over", "lazy", "un", "##believ", "##able",
     ];
 
-    public static BertWeights Create(int seed = 7, int typeVocabSize = 2, Func<float, float>? round = null, int layerCount = 2)
+    public static BertWeights Create(int seed = 7, int typeVocabSize = 2, Func<float, float>? round = null, int layerCount = 2, int maxPositions = 32)
     {
         var config = new BertConfig
         {
@@ -27,7 +27,7 @@ internal static class TinyBert
             Layers = layerCount,
             Heads = 2,
             Intermediate = 32,
-            MaxPositions = 32,
+            MaxPositions = maxPositions,
             TypeVocabSize = typeVocabSize,
             LayerNormEps = 1e-12f,
         };
