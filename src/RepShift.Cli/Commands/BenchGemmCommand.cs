@@ -9,8 +9,8 @@ internal static class BenchGemmCommand
 {
     public static Command Create()
     {
-        var ms = new Option<string>("--m") { Description = "Row counts (tokens per batch), comma-separated", DefaultValueFactory = _ => "64,256,1024,4096" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var ms = new Option<string>("--m") { Description = "Row counts (tokens per batch), comma-separated", DefaultValueFactory = _ => "64,256,1024,4096" }.IntList(1, 1 << 20);
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
         var kernel = new Option<string>("--kernel")
         {
@@ -25,7 +25,7 @@ internal static class BenchGemmCommand
         command.Options.Add(kernel);
         command.SetAction(r =>
         {
-            Parallelism.Threads = Math.Max(1, r.GetValue(threads));
+            Parallelism.Threads = r.GetValue(threads);
             string chosen = r.GetValue(kernel)!;
             if (chosen == "avx512" && !Gemm.Avx512Available) throw new RepShiftException("--kernel avx512: this CPU (or runtime) has no AVX-512F");
             if (chosen != "auto") Gemm.UseAvx512 = chosen == "avx512";
