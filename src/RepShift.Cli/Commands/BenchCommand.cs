@@ -39,6 +39,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchAttentionCommand.Create());
         command.Subcommands.Add(BenchServeCommand.Create());
         command.Subcommands.Add(BenchMemoryProbeCommand.Create());
+        command.Subcommands.Add(BenchFuzzModelsCommand.Create());
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);
