@@ -36,8 +36,67 @@ internal sealed class CommonOptions(bool images = false)
     public readonly Option<int?> MinLength = new("--min-length") { Description = "Sequences shorter than this stay dense" };
     public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random metric" };
 
+    /// <summary>Parse-time checks: every numeric range, the names of metrics, modes and presets, the plan file.</summary>
+    private void AddChecks()
+    {
+        MaxTokens.Range(2, 1 << 20, "the model's limit is checked when it loads");
+        Batch.Range(1, 1 << 20);
+        BatchTokens.Range(1);
+        Threads.Range(1, MaxThreads);
+        Keep.Range(0, 1, minExclusive: true);
+        Remove.Range(0);
+        Mass.Range(0, 1, minExclusive: true);
+        MinLength.Range(0);
+        PruneAt.Validators.Add(r =>
+        {
+            if (r.Implicit || r.Tokens.Count == 0) return;
+            if (OptionChecks.ParseIntList(PruneAt.Name, r.Tokens[0].Value, 0, 10_000, out _) is { } error) r.AddError(error);
+        });
+        Metric.Validators.Add(r => Check(r, v => ScoreMetric.Parse(v)));
+        Mode.Validators.Add(r => Check(r, v => ParseEnum<ReduceMode>(Mode.Name, v)));
+        Pooling.Validators.Add(r => Check(r, v => ParseEnum<CompressionPooling>(Pooling.Name, v)));
+        Preset.Validators.Add(r => Check(r, v => Presets.Get(v)));
+        PlanFile.ExistingFile();
+        PlanFile.Validators.Add(r => Check(r, v => LoadPlanFile(v)));
+    }
+
+    /// <summary>More worker threads than this is a typo, not a machine.</summary>
+    public const int MaxThreads = 4096;
+
+    /// <summary>Runs a library parser on the option's text at parse time; its error becomes the option's error.</summary>
+    private static void Check(System.CommandLine.Parsing.OptionResult r, Action<string> parse)
+    {
+        if (r.Implicit || r.Tokens.Count == 0 || r.Errors.Any()) return;
+        try { parse(r.Tokens[0].Value); }
+        catch (RepShiftException e) { r.AddError(e.Message); }
+    }
+
+    /// <summary>
+    /// Loads a plan file and checks its fields without a model, naming the file and the JSON field
+    /// (the library's messages name the command-line flag that sets the same value).
+    /// </summary>
+    internal static CompressionPlan LoadPlanFile(string path)
+    {
+        var plan = CompressionPlan.Load(path);
+        try { plan.Validate(int.MaxValue, plan.Model ?? ""); }
+        catch (RepShiftException e)
+        {
+            string message = e.Message;
+            foreach (var (flag, field) in PlanFields) message = message.Replace(flag, $"\"{field}\"", StringComparison.Ordinal);
+            throw new RepShiftException($"plan file {path}: {message}", e);
+        }
+        return plan;
+    }
+
+    private static readonly (string Flag, string Field)[] PlanFields =
+    [
+        ("--prune-at", "prune_at"), ("--keep", "keep"), ("--remove", "remove_count"), ("--mass", "mass"),
+        ("--min-length", "min_length"), ("--mode", "mode"), ("--metric", "metric"), ("--pooling", "pooling"),
+    ];
+
     public void AddTo(Command command, bool compression = true)
     {
+        AddChecks();
         command.Options.Add(Model);
         if (!images) command.Options.Add(MaxTokens);
         command.Options.Add(Batch);
@@ -49,6 +108,8 @@ internal sealed class CommonOptions(bool images = false)
         foreach (var o in new Option[] { PlanFile, Metric, PruneAt, Keep, Remove, Mass, Mode }) command.Options.Add(o);
         if (!images) command.Options.Add(Pooling);
         foreach (var o in new Option[] { MinLength, Seed }) command.Options.Add(o);
+        command.OneOf(Keep, Remove, Mass);
+        if (!images) command.OneOf(PlanFile, Preset);
     }
 
     public EmbedderOptions EmbedderOptions(ParseResult r) => new()
@@ -69,9 +130,10 @@ internal sealed class CommonOptions(bool images = false)
     {
         string? file = r.GetValue(PlanFile), preset = images ? null : r.GetValue(Preset);
         if (file != null && preset != null) throw new RepShiftException("give --plan or --preset, not both");
-        var plan = file != null ? CompressionPlan.Load(file) : Presets.Get(preset ?? "none");
+        var plan = file != null ? LoadPlanFile(file) : Presets.Get(preset ?? "none");
         if (r.GetValue(PruneAt) is { } layers) plan = plan with { PruneAt = ParseLayers(layers) };
         if (r.GetValue(Metric) is { } metric) plan = plan with { Metric = metric };
+        // At most one of the three is given (checked at parse time); it replaces whichever the base plan used.
         if (r.GetValue(Keep) is double keep) plan = plan with { Keep = keep, RemoveCount = null, Mass = null };
         if (r.GetValue(Remove) is int remove) plan = plan with { RemoveCount = remove, Mass = null };
         if (r.GetValue(Mass) is double mass) plan = plan with { Mass = mass, RemoveCount = null };

@@ -34,7 +34,9 @@ public class ImageCommandOptionsTests
     public void Show_image_refuses_a_text_preset()
     {
         var root = new RootCommand { ShowCommand.Create() };
-        var parse = root.Parse(["show", "--image", "x.png", "--output", "y.png", "--preset", "balanced"]);
+        // The image must exist: --image is checked at parse time, before the preset rule is reached.
+        string image = Path.Combine(AppContext.BaseDirectory, "Images", "sneaker.png");
+        var parse = root.Parse(["show", "--image", image, "--output", "y.png", "--preset", "balanced"]);
         var e = Assert.Throws<RepShiftException>(() => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
         Assert.Contains("--preset is for text", e.Message);
     }

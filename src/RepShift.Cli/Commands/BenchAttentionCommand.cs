@@ -9,11 +9,11 @@ internal static class BenchAttentionCommand
 {
     public static Command Create()
     {
-        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths, comma-separated", DefaultValueFactory = _ => "128,512,2048,8192" };
-        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 12 };
-        var headDim = new Option<int>("--head-dim") { Description = "Size of each head", DefaultValueFactory = _ => 64 };
-        var reps = new Option<int>("--repetitions") { Description = "Timed repetitions per kernel and length (fewer at large N)", DefaultValueFactory = _ => 7 };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths, comma-separated", DefaultValueFactory = _ => "128,512,2048,8192" }.IntList(1, 65536);
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 12 }.Range(1, 4096);
+        var headDim = new Option<int>("--head-dim") { Description = "Size of each head", DefaultValueFactory = _ => 64 }.Range(1, 256);
+        var reps = new Option<int>("--repetitions") { Description = "Timed repetitions per kernel and length (fewer at large N)", DefaultValueFactory = _ => 7 }.Range(1, 1_000_000);
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
         var command = new Command("attention", """
             Time flash attention (tiled, online softmax, never builds the N×N map) against naive attention (builds
@@ -31,6 +31,8 @@ internal static class BenchAttentionCommand
                 HeadDim = r.GetValue(headDim),
                 Repetitions = r.GetValue(reps),
                 Threads = Math.Max(1, r.GetValue(threads)),
+                // Long lengths are timed fewer times, but never fewer than asked for at the short ones.
+                MinRepetitions = Math.Min(3, r.GetValue(reps)),
             };
             var rows = AttentionBenchmark.Run(settings, new Progress<string>(Console.Error.WriteLine));
             Console.Error.WriteLine($"{"N",6} {"flash ms",10} {"naive ms",10} {"speedup",8} {"flash extra",14} {"naive extra",14} {"ratio",8}");

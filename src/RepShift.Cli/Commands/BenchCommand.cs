@@ -18,9 +18,9 @@ internal static class BenchCommand
         var data = new Option<string?>("--data") { Description = "Data for the workloads (default: ../shared/data/...); an STS-layout file for the sts workload" };
         var engines = new Option<string>("--engines") { Description = "Comma-separated: repshift, onnxruntime, repshift-avx2 (dense RepShift held to the AVX2 GEMM kernel, to compare with the AVX-512 one in the same run)", DefaultValueFactory = _ => "repshift,onnxruntime" };
         var presets = new Option<string?>("--presets") { Description = "Also run RepShift with these compression presets, e.g. balanced,fast" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N texts of each workload" };
-        var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 };
-        var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N texts of each workload" }.Range(1);
+        var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 }.Range(1, 1_000_000);
+        var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var profile = new Option<bool>("--profile") { Description = "Print where RepShift's time goes, by encoder stage" };
         var memory = new Option<bool>("--memory") { Description = "Also measure each engine's peak resident memory, each in a child process of its own (Linux)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
@@ -39,6 +39,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchAttentionCommand.Create());
         command.Subcommands.Add(BenchServeCommand.Create());
         command.Subcommands.Add(BenchMemoryProbeCommand.Create());
+        command.Subcommands.Add(BenchFuzzModelsCommand.Create());
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);

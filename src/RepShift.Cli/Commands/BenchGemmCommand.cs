@@ -9,8 +9,8 @@ internal static class BenchGemmCommand
 {
     public static Command Create()
     {
-        var ms = new Option<string>("--m") { Description = "Row counts (tokens per batch), comma-separated", DefaultValueFactory = _ => "64,256,1024,4096" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var ms = new Option<string>("--m") { Description = "Row counts (tokens per batch), comma-separated", DefaultValueFactory = _ => "64,256,1024,4096" }.IntList(1, 1 << 20);
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
         var kernel = new Option<string>("--kernel")
         {

@@ -15,8 +15,8 @@ internal static class BenchMemoryProbeCommand
     {
         var common = new CommonOptions();
         var engine = new Option<string>("--engine") { Description = "repshift, repshift-avx2, repshift:PRESET or onnxruntime", Required = true };
-        var idsFile = new Option<string>("--ids") { Description = "Pre-tokenized batches written by bench --memory", Required = true };
-        var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var idsFile = new Option<string>("--ids") { Description = "Pre-tokenized batches written by bench --memory", Required = true }.ExistingFile();
+        var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var command = new Command("memory-probe", "Child process of 'bench --memory': peak memory of one engine") { Hidden = true };
         command.Options.Add(engine);
         command.Options.Add(idsFile);

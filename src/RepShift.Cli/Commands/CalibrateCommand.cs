@@ -11,10 +11,10 @@ internal static class CalibrateCommand
     {
         var common = new CommonOptions();
         var data = new Option<string?>("--data") { Description = "Unlabelled texts like the ones you will embed: a file (one per line) or a folder of .txt files" };
-        var limit = new Option<int>("--limit") { Description = "Texts to use (the first N)", DefaultValueFactory = _ => 500 };
-        var screen = new Option<int>("--screen") { Description = "Texts used to search (the first N of them); finalists are timed on all", DefaultValueFactory = _ => 200 };
-        var target = new Option<double>("--target-speedup") { Description = "Required speed over dense RepShift", DefaultValueFactory = _ => 1.5 };
-        var output = new Option<string>("--output", "-o") { Description = "Where to write the plan", DefaultValueFactory = _ => "plan.json" };
+        var limit = new Option<int>("--limit") { Description = "Texts to use (the first N)", DefaultValueFactory = _ => 500 }.Range(1);
+        var screen = new Option<int>("--screen") { Description = "Texts used to search (the first N of them); finalists are timed on all", DefaultValueFactory = _ => 200 }.Range(1);
+        var target = new Option<double>("--target-speedup") { Description = "Required speed over dense RepShift", DefaultValueFactory = _ => 1.5 }.Range(0, 1000, minExclusive: true);
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the plan", DefaultValueFactory = _ => "plan.json" }.OutputFile();
         var json = new Option<bool>("--json") { Description = "Print the chosen trial as one JSON object on stdout" };
         var command = new Command("calibrate", """
             Choose a compression plan for this model, training-free and label-free: ranks token scorers, tries

@@ -11,7 +11,7 @@ internal static class ClassifyCommand
     {
         var common = new CommonOptions(images: true);
         var images = new Argument<string[]>("images") { Description = "Image files (PNG, JPEG, …); converted to the model's channels and size", Arity = ArgumentArity.OneOrMore };
-        var top = new Option<int>("--top") { Description = "Labels to print per image", DefaultValueFactory = _ => 5 };
+        var top = new Option<int>("--top") { Description = "Labels to print per image", DefaultValueFactory = _ => 5 }.Range(1, 1_000_000);
         var json = new Option<bool>("--json") { Description = """One JSON line per image: {"image":"a.png","labels":[{"label":"Sneaker","probability":0.93},…]}""" };
         var command = new Command("classify", $"""
             Classify images with a ViT model (default: the committed Fashion-MNIST model, {VisionModel.DefaultFolder}).
@@ -29,7 +29,7 @@ internal static class ClassifyCommand
             var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
             var plan = common.Plan(r);
             plan.Validate(weights.Config.Layers, "vit");
-            int k = Math.Max(1, r.GetValue(top));
+            int k = r.GetValue(top);
             foreach (string path in r.GetValue(images)!)
             {
                 var logits = encoder.Classify([ImageFile.Load(path, weights.Config)], plan).Logits[0];

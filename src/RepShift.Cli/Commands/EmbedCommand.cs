@@ -11,8 +11,8 @@ internal static class EmbedCommand
     {
         var common = new CommonOptions();
         var texts = new Argument<string[]>("text") { Description = "Texts to embed (or use --input)", Arity = ArgumentArity.ZeroOrMore };
-        var input = new Option<string?>("--input", "-i") { Description = "File with one text per line, or - for stdin" };
-        var output = new Option<string?>("--output", "-o") { Description = "Where to write JSON lines (default: stdout)" };
+        var input = new Option<string?>("--input", "-i") { Description = "File with one text per line, or - for stdin" }.ExistingFile(stdin: true);
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write JSON lines (default: stdout)" }.OutputFile();
         var command = new Command("embed", """
             Embed texts; writes one JSON line per text: {"index":0,"tokens":12,"token_layers":72,"embedding":[...]}.
             A summary (texts, tokens, truncated texts, seconds) goes to stderr.

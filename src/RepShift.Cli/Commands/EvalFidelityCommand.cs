@@ -12,7 +12,7 @@ internal static class EvalFidelityCommand
     {
         var common = new CommonOptions();
         var data = new Option<string?>("--data") { Description = "A text file (one text per line) or a folder of .txt files (default ../shared/data/bbc-news)" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N texts" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N texts" }.Range(1);
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout" };
         var command = new Command("fidelity", """
             Label-free cost of compression: embeds the texts dense and with the given compression options, then

@@ -25,8 +25,8 @@ internal static class EvalImagesCommand
     {
         var common = new CommonOptions(images: true);
         var data = new Option<string>("--data") { Description = "IDX folder (t10k-images-idx3-ubyte[.gz] + labels; else train-…) or a folder with one sub-folder of images per class", Required = true };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N images" };
-        var rounds = new Option<int>("--rounds") { Description = "Timed passes over the data per plan (alternating order); accuracy is from the first", DefaultValueFactory = _ => 1 };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N images" }.Range(1);
+        var rounds = new Option<int>("--rounds") { Description = "Timed passes over the data per plan (alternating order); accuracy is from the first", DefaultValueFactory = _ => 1 }.Range(1, 1_000_000);
         var json = new Option<bool>("--json") { Description = """One JSON object on stdout: {"images":N,"results":[{"plan":"dense","top1":0.9,"images_per_s":…,"speedup":1.0,"work":1.0},…]}""" };
         var command = new Command("images", $"""
             Top-1 accuracy and images/s of a ViT classifier (default: {VisionModel.DefaultFolder}) on labelled images,

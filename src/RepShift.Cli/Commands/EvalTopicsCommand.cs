@@ -12,7 +12,7 @@ internal static class EvalTopicsCommand
     {
         var common = new CommonOptions();
         var data = EvalShared.DataOption($"Folder with one sub-folder per topic holding .txt documents (default: {DefaultData} when it exists)");
-        var k = new Option<int>("--k") { Description = "Neighbours that vote on each document's topic", DefaultValueFactory = _ => 5 };
+        var k = new Option<int>("--k") { Description = "Neighbours that vote on each document's topic", DefaultValueFactory = _ => 5 }.Range(1, 1_000_000);
         var json = new Option<bool>("--json") { Description = "Print {\"accuracy\":..,\"docs\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
         var command = new Command("topics", """
             Topic accuracy: embeds every document, then predicts each one's topic from its k most similar other

@@ -12,7 +12,7 @@ internal static class ServeCommand
     internal sealed class ServerOptions
     {
         public readonly Option<bool> NoBatching = new("--no-batching") { Description = "Run one encoder batch per request instead of gathering concurrent requests" };
-        public readonly Option<double> MaxDelay = new("--max-delay-ms") { Description = "How long the oldest waiting request may wait for others to join its batch", DefaultValueFactory = _ => 2 };
+        public readonly Option<double> MaxDelay = new Option<double>("--max-delay-ms") { Description = "How long the oldest waiting request may wait for others to join its batch", DefaultValueFactory = _ => 2 }.Range(0, 60_000);
         public readonly Option<int> Queue = new("--queue") { Description = "Requests that may wait for the encoder; more are answered 503", DefaultValueFactory = _ => new ServeOptions().QueueCapacity };
         public readonly Option<int> MaxInputs = new("--max-inputs") { Description = "Texts per request (more: 413)", DefaultValueFactory = _ => new ServeOptions().MaxInputs };
         public readonly Option<int> MaxChars = new("--max-chars") { Description = "Characters per text (more: 413); texts are also truncated to --max-tokens", DefaultValueFactory = _ => new ServeOptions().MaxCharacters };

@@ -14,7 +14,7 @@ internal static class ShowCommand
         var common = new CommonOptions();
         var text = new Option<string?>("--text") { Description = "The text to trace" };
         var image = new Option<string?>("--image") { Description = $"An image to trace with a ViT model (--model: a ViT folder, default {VisionModel.DefaultFolder}); needs --output" };
-        var output = new Option<string?>("--output") { Description = "With --image: the PNG to write (input, then one panel per reduction with removed patches covered)" };
+        var output = new Option<string?>("--output") { Description = "With --image: the PNG to write (input, then one panel per reduction with removed patches covered)" }.OutputFile();
         var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
         var command = new Command("show", """
             Show what a compression plan does to one text: every token with its score at each reduction
@@ -30,6 +30,8 @@ internal static class ShowCommand
         command.Options.Add(output);
         command.Options.Add(json);
         common.AddTo(command);
+        command.OneOf(text, image);
+        image.ExistingFile();
         command.SetAction(r =>
         {
             if (r.GetValue(image) is { } imagePath)

@@ -19,9 +19,9 @@ internal static class SweepCommand
         var common = new CommonOptions();
         var sick = new Option<string>("--sick") { Description = "SICK.txt", DefaultValueFactory = _ => "../shared/data/sick/SICK.txt" };
         var bbc = new Option<string>("--bbc") { Description = "BBC News folder (headline → article retrieval)", DefaultValueFactory = _ => "../shared/data/bbc-news" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N SICK pairs and BBC articles (quick runs; the docs use all)" };
-        var results = new Option<string>("--results") { Description = "Markdown file whose generated section is replaced", DefaultValueFactory = _ => "docs/RESULTS.md" };
-        var outDir = new Option<string>("--out") { Description = "Folder for sweep.json and the plot", DefaultValueFactory = _ => "docs/sweep" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N SICK pairs and BBC articles (quick runs; the docs use all)" }.Range(1);
+        var results = new Option<string>("--results") { Description = "Markdown file whose generated section is replaced", DefaultValueFactory = _ => "docs/RESULTS.md" }.OutputFile();
+        var outDir = new Option<string>("--out") { Description = "Folder for sweep.json and the plot", DefaultValueFactory = _ => "docs/sweep" }.OutputFolder();
         var noOrt = new Option<bool>("--no-onnxruntime") { Description = "Skip timing ONNX Runtime for the plot's reference point" };
         var command = new Command("sweep", """
             Run the compression sweep: token scorers compared at equal keep ratios, and candidate preset settings,

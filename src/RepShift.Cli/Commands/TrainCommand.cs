@@ -21,23 +21,23 @@ internal static class TrainCommand
     private static Command Vit()
     {
         var data = new Option<string>("--data") { Description = "Folder with IDX files (train-images-idx3-ubyte[.gz], train-labels-…, t10k-…), e.g. /usr/share/datasets/fashion-mnist", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder to write config.json, preprocessor_config.json and model.safetensors to", Required = true };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 30 };
+        var output = new Option<string>("--output") { Description = "Folder to write config.json, preprocessor_config.json and model.safetensors to", Required = true }.OutputFolder();
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 30 }.Range(1, 1_000_000);
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => 1 };
-        var patch = new Option<int>("--patch") { Description = "Patch size in pixels", DefaultValueFactory = _ => 4 };
-        var hidden = new Option<int>("--hidden") { Description = "Hidden size", DefaultValueFactory = _ => 96 };
-        var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 6 };
-        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
-        var mlpRatio = new Option<int>("--mlp-ratio") { Description = "MLP width as a multiple of the hidden size", DefaultValueFactory = _ => 2 };
-        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 128 };
-        var lr = new Option<float>("--lr") { Description = "Peak learning rate (AdamW)", DefaultValueFactory = _ => 1e-3f };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => 0.1f };
-        var warmup = new Option<float>("--warmup") { Description = "Warm-up epochs (linear), then cosine decay", DefaultValueFactory = _ => 1f };
-        var smoothing = new Option<float>("--label-smoothing") { Description = "Label smoothing ε in [0, 1): targets (1 − ε)·one-hot + ε/classes", DefaultValueFactory = _ => 0.1f };
-        var crop = new Option<int>("--crop-padding") { Description = "Random-crop padding in pixels (0 = no crops)", DefaultValueFactory = _ => 1 };
+        var patch = new Option<int>("--patch") { Description = "Patch size in pixels", DefaultValueFactory = _ => 4 }.Range(1, 1024);
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size", DefaultValueFactory = _ => 96 }.Range(1, 16384);
+        var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 6 }.Range(1, 1024);
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 }.Range(1, 1024);
+        var mlpRatio = new Option<int>("--mlp-ratio") { Description = "MLP width as a multiple of the hidden size", DefaultValueFactory = _ => 2 }.Range(1, 64);
+        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 128 }.Range(1, 1 << 20);
+        var lr = new Option<float>("--lr") { Description = "Peak learning rate (AdamW)", DefaultValueFactory = _ => 1e-3f }.Range(0, 10, minExclusive: true);
+        var weightDecay = new Option<float>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => 0.1f }.Range(0, 10);
+        var warmup = new Option<float>("--warmup") { Description = "Warm-up epochs (linear), then cosine decay", DefaultValueFactory = _ => 1f }.Range(0, 1_000_000);
+        var smoothing = new Option<float>("--label-smoothing") { Description = "Label smoothing ε in [0, 1): targets (1 − ε)·one-hot + ε/classes", DefaultValueFactory = _ => 0.1f }.Range(0, 1, maxExclusive: true);
+        var crop = new Option<int>("--crop-padding") { Description = "Random-crop padding in pixels (0 = no crops)", DefaultValueFactory = _ => 1 }.Range(0, 1024);
         var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips" };
         var init = new Option<string?>("--init") { Description = "Start from this ViT model folder (its sizes and normalisation; --patch/--hidden/--layers/--heads/--mlp-ratio are ignored)" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
         var command = new Command("vit", """
             Train a ViT classifier from scratch on an IDX data set (grey images) and save it as a Hugging Face
             ViT folder. Pixels are scaled to [0, 1] and normalised by the training set's mean and std.

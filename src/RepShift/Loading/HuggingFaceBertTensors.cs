@@ -31,6 +31,11 @@ internal sealed class HuggingFaceBertTensors
         if (!typeVocabSizeGiven && r.Has(TokenTypeEmbeddings))
             config = config with { TypeVocabSize = r.Shape(TokenTypeEmbeddings)[0] };
         int d = config.Hidden, f = config.Intermediate;
+        // Sizes are checked against the file before anything is allocated for them: a corrupt config.json
+        // (num_hidden_layers 2000000000) must be an error, not a 16 GB array of layers.
+        double parameters = ParameterCount(config);
+        if (parameters * MinBytesPerValue > file.DataLength)
+            throw new ModelFormatException($"{file.Source}: config.json describes {parameters:G4} parameters (hidden_size {d}, num_hidden_layers {config.Layers}, intermediate_size {f}, vocab_size {config.VocabSize}, max_position_embeddings {config.MaxPositions}) but the file holds only {file.DataLength} bytes of tensors; the config does not belong to these weights");
         if (r.Has($"encoder.layer.{config.Layers}.attention.self.query.weight"))
             throw new ModelFormatException($"{file.Source}: the checkpoint has a layer {config.Layers} but config.json says num_hidden_layers {config.Layers}; the config does not belong to these weights");
 
@@ -70,7 +75,18 @@ internal sealed class HuggingFaceBertTensors
         };
     }
 
-    private bool Has(string name) => _file.Contains(_prefix + name);
+    /// <summary>The smallest float type read (F16, BF16) takes 2 bytes per value.</summary>
+    private const int MinBytesPerValue = 2;
+
+    /// <summary>Parameters the config asks for (in double: a corrupt config may overflow any integer).</summary>
+    private static double ParameterCount(BertConfig c)
+    {
+        double d = c.Hidden, f = c.Intermediate;
+        double perLayer = 4 * d * d + 2 * d * f + f + 9 * d;
+        return ((double)c.VocabSize + c.MaxPositions + c.TypeVocabSize) * d + 2 * d + c.Layers * perLayer;
+    }
+
+        private bool Has(string name) => _file.Contains(_prefix + name);
 
     private int[] Shape(string name) => _file.Shape(Require(name));
 

@@ -39,7 +39,23 @@ internal sealed class OnnxGraph
 
     public bool IsInitializer(string name) => _initializers.ContainsKey(name);
 
-    public long[] Shape(string initializer) => [.. _initializers[initializer].Dims];
+    public long[] Shape(string initializer) =>
+        _initializers.TryGetValue(initializer, out var t) ? [.. t.Dims] : throw Error($"tensor '{initializer}' is not an initializer; expected a weight stored in the file");
+
+    /// <summary>A dimension as an int, or an error when the file claims one no array can have.</summary>
+    public int Dim(long value, string what) =>
+        value is > 0 and <= int.MaxValue ? (int)value : throw Error($"{what} is {value}; expected a positive size below {int.MaxValue}");
+
+    /// <summary>
+    /// Counts one step of a walk along the graph. Every step of a real export passes a node it has not passed
+    /// before, so more steps than nodes means the file's edges form a cycle (a corrupt file).
+    /// </summary>
+    public void Step()
+    {
+        if (++_steps > Graph.Node.Count + 16) throw Error("the graph's edges form a cycle; the file is corrupt");
+    }
+
+    private int _steps;
 
     /// <summary>A short description of what consumes a tensor, for error messages.</summary>
     public string Describe(string tensor)
@@ -57,11 +73,14 @@ internal sealed class OnnxGraph
         if (!t.Dims.SequenceEqual(shape))
             throw Error($"tensor '{name}' has shape [{string.Join(", ", t.Dims)}], expected [{string.Join(", ", shape)}]");
         if (t.DataLocation != 0 || t.ExternalData.Count > 0) throw Error($"tensor '{name}' stores its data outside the model file; external data is not supported");
-        long count = shape.Aggregate(1L, (a, b) => a * b);
+        // Checked: a corrupt file may claim dims whose product overflows; none that large can be in the file.
+        long count;
+        try { count = shape.Aggregate(1L, (a, b) => b < 0 ? throw Error($"tensor '{name}' has a negative dimension") : checked(a * b)); }
+        catch (OverflowException) { throw Error($"tensor '{name}' claims shape [{string.Join(", ", shape)}], more values than any file holds"); }
         if (t.DataType != 1) throw Error($"tensor '{name}' has ONNX data type {t.DataType}, expected 1 (float32)");
         if (t.RawData.Length > 0)
         {
-            if (t.RawData.Length != count * 4) throw Error($"tensor '{name}' holds {t.RawData.Length} bytes, shape needs {count * 4}; the file may be truncated or corrupt");
+            if (t.RawData.Length / 4 != count || t.RawData.Length % 4 != 0) throw Error($"tensor '{name}' holds {t.RawData.Length} bytes, shape needs {count * 4}; the file may be truncated or corrupt");
             return MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
         }
         if (t.FloatData.Count != count) throw Error($"tensor '{name}' holds {t.FloatData.Count} values, shape needs {count}");
@@ -93,9 +112,17 @@ internal sealed class OnnxGraph
     public (string Other, string Constant)? SplitConstant(NodeProto node)
     {
         if (node.Input.Count != 2) return null;
-        bool c0 = Constant(node.Input[0]) != null || IsInitializer(node.Input[0]);
-        bool c1 = Constant(node.Input[1]) != null || IsInitializer(node.Input[1]);
+        bool c0 = Constant(node.Input.At(0)) != null || IsInitializer(node.Input.At(0));
+        bool c1 = Constant(node.Input.At(1)) != null || IsInitializer(node.Input.At(1));
         if (c0 == c1) return null;
-        return c0 ? (node.Input[1], node.Input[0]) : (node.Input[0], node.Input[1]);
+        return c0 ? (node.Input.At(1), node.Input.At(0)) : (node.Input.At(0), node.Input.At(1));
     }
+}
+
+/// <summary>Node inputs and outputs by position, tolerant of corrupt files that have fewer.</summary>
+internal static class OnnxNodeLists
+{
+    /// <summary>The <paramref name="index"/>th name, or "" (ONNX's "no tensor here") when there are fewer; "" matches no tensor.</summary>
+    public static string At(this Google.Protobuf.Collections.RepeatedField<string> names, int index) =>
+        index < names.Count ? names[index] : "";
 }
