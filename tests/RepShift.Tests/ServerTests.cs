@@ -112,8 +112,8 @@ public class ServerTests
     [InlineData("{\"input\": [\"fine\", 42]}", 400, "input[1] is a number")]
     [InlineData("{\"input\": [\"fine\", null]}", 400, "input[1] is null")]
     [InlineData("{\"input\": 7}", 400, "string or an array")]
-    [InlineData("{\"input\": [\"fine\", \"  \"]}", 400, "input[1] is empty")]
-    [InlineData("{\"input\": \"\"}", 400, "input is empty")]
+    [InlineData("{\"input\": [\"fine\", \"  \"]}", 400, "input[1] has nothing to embed")]
+    [InlineData("{\"input\": \"\"}", 400, "input has nothing to embed")]
     [InlineData("{\"input\": \"a\", \"encoding_format\": \"int8\"}", 400, "encoding_format")]
     [InlineData("{\"input\": \"a\", \"dimensions\": 128}", 400, "'dimensions' must be 384")]
     [InlineData("{\"input\": \"a\", \"repshift_preset\": \"turbo\"}", 400, "repshift_preset")]
@@ -229,7 +229,7 @@ public class ServerTests
         private readonly ManualResetEventSlim _open = new();
         private readonly ManualResetEventSlim _entered = new();
 
-        public MicroBatcher.EmbedFunction Wrap(TextEmbedder embedder) => (texts, plan) =>
+        public MicroBatcher.EmbedFunction Wrap(TextEmbedder embedder) => (texts, plan, cancellation) =>
         {
             _entered.Set();
             _open.Wait(TimeSpan.FromSeconds(60));

@@ -38,6 +38,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchAttentionCommand.Create());
         command.Subcommands.Add(BenchServeCommand.Create());
+        command.Subcommands.Add(BenchFuzzRequestsCommand.Create());
         command.Subcommands.Add(BenchMemoryProbeCommand.Create());
         command.Subcommands.Add(BenchFuzzModelsCommand.Create());
         command.SetAction(r =>

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RepShift.Cli.Serve;
 
 namespace RepShift.Cli.Commands;
@@ -42,31 +44,58 @@ internal static class ServeCommand
         var server = new ServerOptions();
         var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port", DefaultValueFactory = _ => 8080 };
+        var shutdownTimeout = new Option<double>("--shutdown-timeout")
+        {
+            Description = "Seconds that queued requests may still run after Ctrl+C or SIGTERM; those left are answered 503",
+            DefaultValueFactory = _ => new ServeOptions().ShutdownTimeout.TotalSeconds,
+        };
         var command = new Command("serve", """
             Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
             optional "model" (must be this server's model), "encoding_format" (float or base64: little-endian float32),
             "repshift_preset" (none, balanced, fast; default: the server's --preset). GET /health, GET /v1/models.
             Concurrent requests are gathered into encoder batches of up to --batch texts (--no-batching: one per request).
-            Ctrl+C or SIGTERM stops taking connections and finishes the requests in flight.
+            Errors are OpenAI-shaped JSON: {"error": {"message", "type", "param", "code"}}.
+            Ctrl+C or SIGTERM stops taking requests (503), runs those queued for up to --shutdown-timeout seconds
+            and answers the rest 503.
             Example: repshift serve --port 8080 --preset balanced
                      curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' -d '{"input":"hello"}'
             """);
         command.Options.Add(host);
         command.Options.Add(port);
+        command.Options.Add(shutdownTimeout);
         server.AddTo(command);
         common.AddTo(command);
         command.SetAction(r =>
         {
             int p = r.GetValue(port);
             if (p is < 0 or > 65535) throw new RepShiftException($"--port {p} is out of range: use 0 to 65535");
-            var options = server.Get(r, common);
+            double drain = r.GetValue(shutdownTimeout);
+            if (!(drain is >= 0 and <= 3600)) throw new RepShiftException($"--shutdown-timeout {drain} is out of range: use 0 to 3600 seconds");
+            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain) };
             var embedder = common.CreateEmbedder(r);
             string url = $"http://{Authority(r.GetValue(host)!, p)}";
-            var app = EmbeddingServer.Create(embedder, options, b => b.WebHost.UseUrls(url));
+            var app = EmbeddingServer.Create(embedder, options, b =>
+            {
+                b.WebHost.UseUrls(url);
+                // The host would log a failed bind with its stack trace; the catch below says it in one line.
+                b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+            });
             app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
                 $"serving {embedder.ModelName} on {string.Join(", ", app.Urls)} ({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}); Ctrl+C stops"));
-            app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine("stopping: no new connections; finishing the requests in flight"));
-            app.Run();
+            app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine(
+                $"stopping: new requests get 503; running those queued for up to {drain} s, then answering the rest 503"));
+            try
+            {
+                app.StartAsync().GetAwaiter().GetResult();
+            }
+            catch (IOException e)
+            {
+                // Kestrel's bind failure (port in use, address not available): the user's to fix, one line.
+                app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw new RepShiftException($"cannot listen on {url}: {(e.InnerException ?? e).Message}; is another server on it? Pick another --port or --host");
+            }
+            app.WaitForShutdownAsync().GetAwaiter().GetResult();
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
             return 0;
         });
         return command;

@@ -1,23 +1,35 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 
 namespace RepShift.Cli.Serve;
 
 /// <summary>
 /// A parsed and checked <c>POST /v1/embeddings</c> body (OpenAI's shape plus <c>repshift_preset</c>). Every
-/// problem is an <see cref="ApiError"/> naming the field: 400 for malformed or invalid fields, 404 for another
-/// model, 413 for more texts or characters than the server's limits.
+/// problem is an <see cref="ApiError"/> naming the field: 400 for malformed or invalid fields (invalid UTF-8, a
+/// lone surrogate escape, a wrongly typed value), 404 for another model, 413 for more texts or characters than
+/// the server's limits. Optional fields given as JSON null count as left out; unknown fields (OpenAI's "user")
+/// are ignored.
 /// </summary>
-internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Preset)
+internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Preset, bool OneString)
 {
     public const string PresetField = "repshift_preset";
 
+    /// <summary>The one model id prefix accepted besides the bare name: Hugging Face's for these models.</summary>
+    public const string ModelPrefix = "sentence-transformers/";
+
+    private static readonly JsonDocumentOptions JsonOptions = new() { AllowDuplicateProperties = false };
+
     public static EmbeddingRequest Parse(ReadOnlyMemory<byte> body, string modelName, int dimensions, ServeOptions limits)
     {
+        if (InvalidUtf8At(body.Span) is int at)
+            throw ApiError.BadRequest($"the request body is not valid UTF-8 (byte {at}): send JSON encoded as UTF-8");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body, JsonOptions);
         }
         catch (JsonException e)
         {
@@ -29,41 +41,65 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
             if (root.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("the request body must be a JSON object with an 'input' field");
             if (!root.TryGetProperty("input", out var input)) throw ApiError.BadRequest("'input' is missing: give a string or an array of strings", "input");
             var texts = ReadTexts(input, limits);
-            if (root.TryGetProperty("model", out var model))
+            if (Optional(root, "model") is { } model)
             {
-                if (model.ValueKind != JsonValueKind.String) throw ApiError.BadRequest("'model' must be a string", "model");
-                string name = model.GetString()!;
-                // Accept the Hugging Face id too (sentence-transformers/all-MiniLM-L6-v2): clients often send it.
-                if (!name.Equals(modelName, StringComparison.OrdinalIgnoreCase) && !name.EndsWith("/" + modelName, StringComparison.OrdinalIgnoreCase))
-                    throw new ApiError(StatusCodes.Status404NotFound, $"model '{name}' is not served here: this server runs {modelName} (or leave 'model' out)", param: "model", code: "model_not_found");
+                string name = String(model, "'model'", "model");
+                if (!name.Equals(modelName, StringComparison.OrdinalIgnoreCase) && !name.Equals(ModelPrefix + modelName, StringComparison.OrdinalIgnoreCase))
+                    throw new ApiError(StatusCodes.Status404NotFound, $"model '{name}' is not served here: this server runs {modelName} (also accepted as {ModelPrefix}{modelName}, or leave 'model' out)",
+                        param: "model", code: "model_not_found");
             }
             bool base64 = false;
-            if (root.TryGetProperty("encoding_format", out var format))
+            if (Optional(root, "encoding_format") is { } format)
             {
-                base64 = format.ValueKind == JsonValueKind.String ? format.GetString() switch
+                base64 = String(format, "'encoding_format'", "encoding_format") switch
                 {
                     "float" => false,
                     "base64" => true,
-                    _ => throw ApiError.BadRequest($"'encoding_format' '{format.GetString()}' is not supported: use float or base64", "encoding_format"),
-                } : throw ApiError.BadRequest("'encoding_format' must be a string: float or base64", "encoding_format");
+                    var other => throw ApiError.BadRequest($"'encoding_format' '{other}' is not supported: use float or base64", "encoding_format"),
+                };
             }
-            if (root.TryGetProperty("dimensions", out var dims) && !(dims.TryGetInt32(out int d) && d == dimensions))
-                throw ApiError.BadRequest($"'dimensions' must be {dimensions} (or left out): {modelName} gives {dimensions}-dimensional vectors", "dimensions");
-            string? preset = null;
-            if (root.TryGetProperty(PresetField, out var p))
+            if (Optional(root, "dimensions") is { } dims)
             {
-                preset = p.ValueKind == JsonValueKind.String ? p.GetString()!.ToLowerInvariant() : null;
-                if (preset is null || !Compression.Presets.Names.Contains(preset))
+                if (dims.ValueKind != JsonValueKind.Number)
+                    throw ApiError.BadRequest($"'dimensions' is {Describe(dims.ValueKind)}: it must be the integer {dimensions} (or left out)", "dimensions");
+                if (!(dims.TryGetInt32(out int d) && d == dimensions))
+                    throw ApiError.BadRequest($"'dimensions' must be {dimensions} (or left out): {modelName} gives {dimensions}-dimensional vectors", "dimensions");
+            }
+            string? preset = null;
+            if (Optional(root, PresetField) is { } p)
+            {
+                preset = String(p, $"'{PresetField}'", PresetField).ToLowerInvariant();
+                if (!Compression.Presets.Names.Contains(preset))
                     throw ApiError.BadRequest($"'{PresetField}' must be one of {string.Join(", ", Compression.Presets.Names)}", PresetField);
             }
-            return new EmbeddingRequest(texts, base64, preset);
+            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String);
+        }
+    }
+
+    /// <summary>The field's value, or null when it is absent or JSON null.</summary>
+    private static JsonElement? Optional(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    /// <summary>A string field's text; 400 naming it when it is another type or holds a lone surrogate escape.</summary>
+    private static string String(JsonElement value, string name, string param)
+    {
+        if (value.ValueKind != JsonValueKind.String) throw ApiError.BadRequest($"{name} is {Describe(value.ValueKind)}, not a string", param);
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // The body is valid UTF-8, so this is an escape such as "\ud800" without its other half.
+            throw ApiError.BadRequest($"{name} holds a lone surrogate escape (\\ud800-\\udfff without its pair): not valid Unicode text", param);
         }
     }
 
     private static string[] ReadTexts(JsonElement input, ServeOptions limits)
     {
         if (input.ValueKind == JsonValueKind.String) return [Text(input, null, limits)];
-        if (input.ValueKind != JsonValueKind.Array) throw ApiError.BadRequest("'input' must be a string or an array of strings", "input");
+        if (input.ValueKind != JsonValueKind.Array)
+            throw ApiError.BadRequest($"'input' is {Describe(input.ValueKind)}: it must be a string or an array of strings", "input");
         int count = input.GetArrayLength();
         if (count == 0) throw ApiError.BadRequest("'input' is an empty array: give at least one text", "input");
         if (count > limits.MaxInputs) throw ApiError.TooLarge($"'input' holds {count} texts; this server takes at most {limits.MaxInputs} per request", "input");
@@ -79,18 +115,34 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
         return texts;
     }
 
+    /// <summary>How a text is named in messages: "input" for a lone string, "input[3]" in an array.</summary>
+    public string TextName(int index) => OneString ? "input" : $"input[{index}]";
+
     private static string Text(JsonElement item, int? index, ServeOptions limits)
     {
         string name = index is int i ? $"input[{i}]" : "input";
-        string text = item.GetString()!;
-        if (string.IsNullOrWhiteSpace(text)) throw ApiError.BadRequest($"{name} is empty: there is nothing to embed", "input");
+        string text = String(item, name, "input");
         if (text.Length > limits.MaxCharacters)
             throw ApiError.TooLarge($"{name} has {text.Length} characters; this server takes at most {limits.MaxCharacters} per text", "input");
         return text;
     }
 
+    /// <summary>The offset of the first byte that is not valid UTF-8, or null.</summary>
+    private static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8.IsValid(bytes)) return null;
+        int at = 0;
+        while (at < bytes.Length)
+        {
+            if (Rune.DecodeFromUtf8(bytes[at..], out _, out int used) != OperationStatus.Done) return at;
+            at += used;
+        }
+        return null;
+    }
+
     private static string Describe(JsonValueKind kind) => kind switch
     {
+        JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",

@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 using RepShift.Compression;
 
 namespace RepShift.Cli.Serve;
@@ -12,11 +14,17 @@ namespace RepShift.Cli.Serve;
 /// <summary>
 /// The HTTP layer of <c>repshift serve</c>: OpenAI-compatible <c>POST /v1/embeddings</c>, <c>GET /v1/models</c>
 /// and <c>GET /health</c> over a <see cref="MicroBatcher"/>. It only parses, queues and writes; batching and
-/// the encoder live elsewhere.
+/// the encoder live elsewhere. Every error is an OpenAI-shaped JSON body (<see cref="ApiError"/>, <see cref="ErrorPages"/>).
 /// </summary>
 internal sealed class EmbeddingServer
 {
     public const string BatchHeader = "X-RepShift-Batch-Texts";
+
+    /// <summary>
+    /// How long the host waits past <see cref="ServeOptions.ShutdownTimeout"/> for answers to be written: the encoder
+    /// call running at the deadline stops only at its next batch boundary.
+    /// </summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
 
     private readonly TextEmbedder _embedder;
     private readonly ServeOptions _options;
@@ -44,15 +52,20 @@ internal sealed class EmbeddingServer
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+        builder.WebHost.ConfigureKestrel(k => ErrorPages.ConfigureKestrel(k, options));
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + ShutdownGrace);
         // Disposed by the host after the server has stopped, so requests in flight at shutdown still get answers.
-        builder.Services.AddSingleton(new MicroBatcher(embed ?? ((texts, plan) => embedder.Embed(texts, plan: plan)), options));
+        builder.Services.AddSingleton(new MicroBatcher(embed ?? ((texts, plan, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan)), options));
         configure?.Invoke(builder);
         var app = builder.Build();
-        var server = new EmbeddingServer(embedder, options, app.Services.GetRequiredService<MicroBatcher>());
+        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        // Before Kestrel stops: from here new requests get 503 and the queue drains until the deadline.
+        app.Lifetime.ApplicationStopping.Register(() => batcher.BeginShutdown(options.ShutdownTimeout));
+        var server = new EmbeddingServer(embedder, options, batcher);
+        ErrorPages.Use(app);
         app.MapPost("/v1/embeddings", server.EmbeddingsAsync);
-        app.MapGet("/v1/models", server.Models);
-        app.MapGet("/health", server.Health);
+        app.MapMethods("/v1/models", [HttpMethods.Get, HttpMethods.Head], server.Models);
+        app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], server.Health);
         return app;
     }
 
@@ -67,11 +80,19 @@ internal sealed class EmbeddingServer
     {
         try
         {
+            CheckContentType(context.Request);
             var body = await ReadBodyAsync(context.Request, context.RequestAborted);
             var request = EmbeddingRequest.Parse(body, _embedder.ModelName, _embedder.Dimension, _options);
+            for (int i = 0; i < request.Texts.Length; i++)
+            {
+                if (!WordPieces.Any(_embedder, request.Texts[i]))
+                    throw ApiError.BadRequest($"{request.TextName(i)} has nothing to embed: it is empty or tokenizes to no word pieces (only whitespace, control characters or characters the vocabulary drops)", "input");
+            }
             var (key, plan) = request.Preset is { } p ? _presets[p] : _serverPlan;
             var work = _batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
-                ?? throw new ApiError(StatusCodes.Status503ServiceUnavailable, "the server is busy: its queue is full; retry shortly", "server_error", code: "queue_full");
+                ?? throw (_batcher.Stopping
+                    ? ApiError.Unavailable("the server is shutting down: retry on another instance or after it restarts", "shutting_down")
+                    : ApiError.Unavailable("the server is busy: its queue is full; retry shortly", "queue_full"));
             BatchedEmbeddings result;
             try
             {
@@ -81,31 +102,63 @@ internal sealed class EmbeddingServer
             {
                 throw ApiError.BadRequest(e.Message, "input");
             }
+            catch (ShuttingDownException e)
+            {
+                throw ApiError.Unavailable(e.Message, "shutting_down");
+            }
             await WriteAsync(context.Response, request, result);
         }
         catch (ApiError e)
         {
-            if (e.Status == StatusCodes.Status503ServiceUnavailable) context.Response.Headers.RetryAfter = "1";
             await e.WriteAsync(context.Response);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException e)
         {
-            await ApiError.TooLarge($"the request body is larger than this server's limit of {_options.MaxBodyBytes} bytes").WriteAsync(context.Response);
+            // Kestrel's refusals of the body (over MaxRequestBodySize, too slow, cut short) as JSON.
+            await ApiError.ForStatus(e.StatusCode, context.Request).WriteAsync(context.Response);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client has gone: there is no one to answer.
         }
     }
 
-    /// <summary>The whole body, refused (413) past the limit before it is all read, whatever server runs underneath.</summary>
-    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken cancellation)
+    /// <summary>415 unless the body is declared JSON (application/json or a +json type) in UTF-8, as OpenAI's clients send it.</summary>
+    private static void CheckContentType(HttpRequest request)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !(type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
+            throw new ApiError(StatusCodes.Status415UnsupportedMediaType,
+                $"Content-Type is {(request.ContentType is null ? "missing" : $"'{request.ContentType}'")}: send the body as application/json", code: "unsupported_media_type");
+        if (type.Charset.HasValue && !(type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)))
+            throw new ApiError(StatusCodes.Status415UnsupportedMediaType, $"charset '{type.Charset}' is not supported: send the JSON body as UTF-8", code: "unsupported_media_type");
+    }
+
+    /// <summary>
+    /// The whole body, refused (413) past the limit before it is all read, whatever server runs underneath, and
+    /// (408) when it has not all arrived within <see cref="ServeOptions.BodyTimeout"/>.
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken aborted)
     {
         var tooLarge = ApiError.TooLarge($"the request body is larger than this server's limit of {_options.MaxBodyBytes} bytes");
         if (request.ContentLength > _options.MaxBodyBytes) throw tooLarge;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timeout.CancelAfter(_options.BodyTimeout);
         using var buffer = new MemoryStream(request.ContentLength is long n ? (int)n : 4096);
         var chunk = new byte[16384];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellation)) > 0)
+        try
         {
-            if (buffer.Length + read > _options.MaxBodyBytes) throw tooLarge;
-            buffer.Write(chunk, 0, read);
+            while ((read = await request.Body.ReadAsync(chunk, timeout.Token)) > 0)
+            {
+                if (buffer.Length + read > _options.MaxBodyBytes) throw tooLarge;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            throw new ApiError(StatusCodes.Status408RequestTimeout,
+                $"the request body did not arrive within {_options.BodyTimeout.TotalSeconds:0.###} s ({buffer.Length} bytes came)", code: "timeout");
         }
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }

@@ -15,12 +15,17 @@ internal sealed record BatchedEmbeddings(float[][] Vectors, int[] Tokens, int Ba
 /// with the same compression plan join until the batch holds <see cref="ServeOptions.MaxBatchTexts"/> texts or
 /// the oldest has waited <see cref="ServeOptions.MaxDelay"/>, and runs them as one call. Packed batches make a
 /// text's vector independent of its batch, so callers get what a call of their own would give. The queue is
-/// bounded: a request that finds it full is refused at once rather than left to time out.
+/// bounded: a request that finds it full is refused at once rather than left to time out. At shutdown
+/// (<see cref="BeginShutdown"/>) it takes nothing new and runs what is queued until a deadline; what has not
+/// run by then fails with <see cref="ShuttingDownException"/>.
 /// </summary>
 internal sealed class MicroBatcher : IAsyncDisposable
 {
-    /// <summary>The encoder call; the server passes <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?)"/>.</summary>
-    public delegate EmbeddingResult EmbedFunction(IReadOnlyList<string> texts, CompressionPlan plan);
+    /// <summary>
+    /// The encoder call; the server passes <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?)"/>.
+    /// <paramref name="cancellation"/> fires at the shutdown deadline: the call may stop between encoder batches.
+    /// </summary>
+    public delegate EmbeddingResult EmbedFunction(IReadOnlyList<string> texts, CompressionPlan plan, CancellationToken cancellation);
 
     private sealed class Job(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, CancellationToken cancellation)
     {
@@ -42,6 +47,11 @@ internal sealed class MicroBatcher : IAsyncDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // A wait for the queue that timed out stays armed for the next one rather than piling up waiters.
     private Task<bool>? _wait;
+    // Fires at the shutdown deadline; until BeginShutdown it never does.
+    private readonly CancellationTokenSource _deadline = new();
+    // Taken once: the source is disposed with the batcher, its token stays usable.
+    private readonly CancellationToken _deadlineToken;
+    private volatile bool _stopping;
 
     public MicroBatcher(EmbedFunction embed, ServeOptions options)
     {
@@ -49,6 +59,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
         _embed = embed;
         _options = options;
         _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _deadlineToken = _deadline.Token;
         _worker = new Thread(Run) { IsBackground = true, Name = "repshift micro-batcher" };
         _worker.Start();
     }
@@ -56,21 +67,52 @@ internal sealed class MicroBatcher : IAsyncDisposable
     /// <summary>Requests waiting in the queue (not counting those the worker holds).</summary>
     public int Queued => _queue.Reader.Count;
 
+    /// <summary>True once <see cref="BeginShutdown"/> was called: <see cref="TryEmbed"/> takes nothing more.</summary>
+    public bool Stopping => _stopping;
+
+    /// <summary>
+    /// Stops taking requests; those queued still run until <paramref name="timeout"/> has passed, then every request
+    /// not yet answered fails with <see cref="ShuttingDownException"/> (a running encoder call stops at its next batch
+    /// boundary, its requests already answered).
+    /// </summary>
+    public void BeginShutdown(TimeSpan timeout)
+    {
+        _stopping = true;
+        _queue.Writer.TryComplete();
+        try
+        {
+            _deadline.CancelAfter(timeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The worker has already finished everything.
+        }
+    }
+
     /// <summary>
     /// Queues <paramref name="texts"/> under <paramref name="plan"/> (<paramref name="planKey"/> names it: requests
     /// batch together only with the same key). Null when the queue is full.
     /// </summary>
     public Task<BatchedEmbeddings>? TryEmbed(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, CancellationToken cancellation = default)
     {
+        if (_stopping) return null;
         var job = new Job(texts, planKey, plan, cancellation);
-        return _queue.Writer.TryWrite(job) ? job.Done.Task : null;
+        if (!_queue.Writer.TryWrite(job)) return null;
+        // At the deadline the job fails at once, even while the worker is still inside its encoder call, so the
+        // answer goes out on time; whatever the worker sets later is ignored.
+        var deadline = _deadlineToken.Register(static j => ((Job)j!).Done.TrySetException(new ShuttingDownException()), job);
+        job.Done.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), deadline, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return job.Done.Task;
     }
 
-    /// <summary>Stops taking requests and finishes those already queued.</summary>
+    /// <summary>Stops taking requests and finishes those already queued (within the deadline, if shutdown began).</summary>
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         _queue.Writer.TryComplete();
         await _stopped.Task.ConfigureAwait(false);
+        _deadline.Dispose();
     }
 
     private void Run()
@@ -81,6 +123,11 @@ internal sealed class MicroBatcher : IAsyncDisposable
             while (_pending.Count > 0 || WaitToRead(Timeout.InfiniteTimeSpan))
             {
                 Drain(reader);
+                if (_deadline.IsCancellationRequested)
+                {
+                    RefuseAll(reader);
+                    continue;
+                }
                 if (_pending.Count == 0) continue;
                 if (_options.Batching) WaitForCompanions(reader);
                 Run(TakeBatch());
@@ -94,6 +141,18 @@ internal sealed class MicroBatcher : IAsyncDisposable
         {
             _stopped.TrySetResult();
         }
+    }
+
+    /// <summary>Past the shutdown deadline: everything still waiting fails (the queue is complete, so this ends the loop).</summary>
+    private void RefuseAll(ChannelReader<Job> reader)
+    {
+        do
+        {
+            foreach (var job in _pending) job.Done.TrySetException(new ShuttingDownException());
+            _pending.Clear();
+            Drain(reader);
+        }
+        while (_pending.Count > 0);
     }
 
     /// <summary>True when the queue may have requests; false when <paramref name="timeout"/> passed or the queue was completed.</summary>
@@ -172,7 +231,13 @@ internal sealed class MicroBatcher : IAsyncDisposable
         EmbeddingResult result;
         try
         {
-            result = _embed(texts, batch[0].Plan);
+            _deadlineToken.ThrowIfCancellationRequested();
+            result = _embed(texts, batch[0].Plan, _deadlineToken);
+        }
+        catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
+        {
+            foreach (var job in batch) job.Done.TrySetException(new ShuttingDownException());
+            return;
         }
         catch (Exception e)
         {
@@ -191,3 +256,6 @@ internal sealed class MicroBatcher : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A request that was queued but not run before the shutdown deadline.</summary>
+internal sealed class ShuttingDownException() : Exception("the server is shutting down and did not get to this request before its deadline");

@@ -24,8 +24,16 @@ internal sealed record ServeOptions
     /// <summary>Request body bytes.</summary>
     public int MaxBodyBytes { get; init; } = 8 << 20;
 
+    /// <summary>How long a request body may take to arrive; slower is 408.</summary>
+    public TimeSpan BodyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>At shutdown, how long queued requests may still run; those left are answered 503.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public void Validate()
     {
+        if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > TimeSpan.FromHours(1)) throw new RepShiftException($"--shutdown-timeout {ShutdownTimeout.TotalSeconds} is out of range: use 0 to 3600 seconds");
+        if (BodyTimeout <= TimeSpan.Zero || BodyTimeout > TimeSpan.FromHours(1)) throw new RepShiftException($"body timeout {BodyTimeout.TotalSeconds} s is out of range: use more than 0");
         if (MaxDelay < TimeSpan.Zero) throw new RepShiftException($"--max-delay-ms {MaxDelay.TotalMilliseconds} is out of range: use 0 or more");
         if (MaxBatchTexts < 1) throw new RepShiftException($"--batch {MaxBatchTexts} is out of range: use 1 or more");
         if (QueueCapacity < 1) throw new RepShiftException($"--queue {QueueCapacity} is out of range: use 1 or more");
