@@ -1,4 +1,5 @@
 using RepShift.Compression;
+using RepShift.Evaluation;
 
 namespace RepShift.Tests;
 

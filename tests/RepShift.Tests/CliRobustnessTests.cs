@@ -52,7 +52,6 @@ public class CliRobustnessTests
         var path = commandPath.Split(' ');
         var command = Find(Program.CreateRoot(), path);
         var options = AllOptions(command).Where(o => o.Name is not ("--help" or "--version")).ToList();
-        int threads = Parallelism.Threads;
         var savedOut = Console.Out;
         var savedErr = Console.Error;
         var failures = new List<string>();
@@ -81,7 +80,6 @@ public class CliRobustnessTests
         {
             Console.SetOut(savedOut);
             Console.SetError(savedErr);
-            Parallelism.Threads = threads;
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.True(runs > 0, "no case ran");
@@ -144,7 +142,6 @@ public class CliRobustnessTests
         var errors = new StringWriter();
         var savedOut = Console.Out;
         var savedErr = Console.Error;
-        int threads = Parallelism.Threads;
         try
         {
             Console.SetOut(TextWriter.Null);
@@ -155,7 +152,6 @@ public class CliRobustnessTests
         {
             Console.SetOut(savedOut);
             Console.SetError(savedErr);
-            Parallelism.Threads = threads;
         }
     }
 
