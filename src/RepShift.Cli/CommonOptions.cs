@@ -73,7 +73,7 @@ internal sealed class CommonOptions(bool images = false)
 
     /// <summary>
     /// Loads a plan file and checks its fields without a model, naming the file and the JSON field
-    /// (the library's messages name the command-line flag that sets the same value).
+    /// (the library's messages name the plan's property, e.g. "Keep"; here it becomes the file's field, "keep").
     /// </summary>
     internal static CompressionPlan LoadPlanFile(string path)
     {
@@ -82,16 +82,17 @@ internal sealed class CommonOptions(bool images = false)
         catch (RepShiftException e)
         {
             string message = e.Message;
-            foreach (var (flag, field) in PlanFields) message = message.Replace(flag, $"\"{field}\"", StringComparison.Ordinal);
+            foreach (var (property, field) in PlanFields)
+                message = System.Text.RegularExpressions.Regex.Replace(message, $@"(?<![\w.-]){property}\b", $"\"{field}\"");
             throw new RepShiftException($"plan file {path}: {message}", e);
         }
         return plan;
     }
 
-    private static readonly (string Flag, string Field)[] PlanFields =
+    private static readonly (string Property, string Field)[] PlanFields =
     [
-        ("--prune-at", "prune_at"), ("--keep", "keep"), ("--remove", "remove_count"), ("--mass", "mass"),
-        ("--min-length", "min_length"), ("--mode", "mode"), ("--metric", "metric"), ("--pooling", "pooling"),
+        ("PruneAt", "prune_at"), ("Keep", "keep"), ("RemoveCount", "remove_count"), ("Mass", "mass"),
+        ("MinLength", "min_length"), ("Mode", "mode"), ("Metric", "metric"), ("Pooling", "pooling"),
     ];
 
     public void AddTo(Command command, bool compression = true)

@@ -125,7 +125,7 @@ public class CliRobustnessTests
         var (code, errors) = Run(["embed", "x", "--plan", plan]);
         Assert.Equal(2, code);
         Assert.Contains(plan, errors, StringComparison.Ordinal);
-        Assert.Contains("\"keep\" 5 is out of range", errors, StringComparison.Ordinal);
+        Assert.Contains("\"keep\" must be in (0, 1] (the share of tokens kept), not 5", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("--keep", errors, StringComparison.Ordinal);
     }
 
