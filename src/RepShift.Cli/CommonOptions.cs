@@ -171,7 +171,14 @@ internal sealed class CommonOptions(bool images = false)
     public TextEmbedder CreateEmbedder(ParseResult r)
     {
         ApplyThreads(r);
-        return TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
+        var options = EmbedderOptions(r);
+        try { return TextEmbedder.Load(r.GetValue(Model), options); }
+        catch (RepShiftException e) when (e is not ModelFormatException && r.GetValue(PlanFile) is { } file && r.GetResult(PruneAt) is null
+            && e.Message.StartsWith("--prune-at", StringComparison.Ordinal))
+        {
+            // Layers can only be checked against the model: a plan file's prune_at is named as such, not as a flag.
+            throw new RepShiftException($"plan file {file}: \"prune_at\"{e.Message["--prune-at".Length..]}", e);
+        }
     }
 
     public void ApplyThreads(ParseResult r)
