@@ -170,7 +170,16 @@ internal sealed class CommonOptions(bool images = false)
     }
 
     /// <summary>Loads the model into an embedder with its own compute context (--threads); the caller disposes it.</summary>
-    public TextEmbedder CreateEmbedder(ParseResult r) => TextEmbedder.Load(r.GetValue(Model), EmbedderOptions(r));
+    public TextEmbedder CreateEmbedder(ParseResult r)
+    {
+        var options = EmbedderOptions(r);
+        try { return TextEmbedder.Load(r.GetValue(Model), options); }
+        catch (OptionException e) when (e.Property == nameof(CompressionPlan.PruneAt) && r.GetValue(PlanFile) is { } file && r.GetResult(PruneAt) is null)
+        {
+            // Layers can only be checked against the model: a plan file's prune_at is named as such, not as a flag.
+            throw new RepShiftException($"plan file {file}: \"prune_at\"{e.Message[nameof(CompressionPlan.PruneAt).Length..]}", e);
+        }
+    }
 
     /// <summary>A compute context for commands that build their own encoder (images, benchmarks); the caller disposes it.</summary>
     public ComputeContext CreateCompute(ParseResult r, GemmKernel kernel = GemmKernel.Auto) => new(ThreadCount(r), kernel);

@@ -130,6 +130,23 @@ public class CliRobustnessTests
     }
 
     [Fact]
+    public void A_plan_file_layer_beyond_the_model_names_the_file()
+    {
+        using var dir = new TempDirectory();
+        new RepShift.Cli.Benchmarks.TinyModelFiles().WriteFolder(dir.File("tiny"));
+        string plan = dir.Write("plan.json", """{"metric":"norm","prune_at":[5],"keep":0.5}""");
+        var (code, errors) = Run(["embed", "the cat", "--model", dir.File("tiny"), "--max-tokens", "16", "--plan", plan]);
+        Assert.Equal(2, code);
+        Assert.Contains($"plan file {plan}: \"prune_at\" 5 is out of range", errors, StringComparison.Ordinal);
+
+        // The same model and a plan that fits it embed (exit 0): the checks refuse only what is wrong.
+        File.WriteAllText(plan, """{"metric":"norm","prune_at":[0],"keep":0.5}""");
+        (code, errors) = Run(["embed", "the cat sat on the mat", "--model", dir.File("tiny"), "--max-tokens", "16", "--plan", plan, "--output", dir.File("out.jsonl")]);
+        Assert.True(code == 0, errors);
+        Assert.Contains("\"embedding\"", File.ReadAllText(dir.File("out.jsonl")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Library_argument_errors_name_the_flag()
     {
         Assert.Equal("--batch must be ≥ 1", CliApp.FlagNames("BatchSize must be ≥ 1"));

@@ -61,6 +61,25 @@ public class ModelFuzzTests
         Assert.Contains("num_hidden_layers 2000000000", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_huge_vit_layer_count_is_refused_before_it_is_allocated()
+    {
+        using var dir = new TempDirectory();
+        var config = new RepShift.Vision.ViTConfig
+        {
+            ImageSize = 8, PatchSize = 4, Channels = 1, Hidden = 8, Layers = 2, Heads = 2, Intermediate = 16, NumLabels = 3,
+            LayerNormEps = 1e-6f, ImageMean = [0.5f], ImageStd = [0.5f], Labels = ["a", "b", "c"],
+        };
+        HuggingFaceVit.Save(RepShift.Training.VitTrainer.Initialize(config, 1), dir.Path);
+        string text = File.ReadAllText(dir.File("config.json"));
+        string edited = System.Text.RegularExpressions.Regex.Replace(text, "\"num_hidden_layers\":\\s*2", "\"num_hidden_layers\": 2000000000");
+        Assert.NotEqual(text, edited);
+        File.WriteAllText(dir.File("config.json"), edited);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Throws<ModelFormatException>(() => HuggingFaceVit.Load(dir.Path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20, "the layer array was allocated");
+    }
+
     [Theory]
     [InlineData("no inputs")]
     [InlineData("no outputs")]

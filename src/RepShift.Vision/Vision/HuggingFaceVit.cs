@@ -108,13 +108,19 @@ public static class HuggingFaceVit
         if (a.ValueKind == JsonValueKind.Number) return [.. Enumerable.Repeat(a.GetSingle(), channels)];
         if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number))
             throw new ModelFormatException($"{path}: \"{key}\" must be a list of numbers, found {a.GetRawText()}");
-        var v = a.EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        var v = a.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetSingle(out float x) && float.IsFinite(x) ? x
+            : throw new ModelFormatException($"{path}: \"{key}\" must be a list of finite numbers, found {e.GetRawText()}")).ToArray();
         if (v.Length != channels) throw new ModelFormatException($"{path}: \"{key}\" has {v.Length} values, the model has {channels} channel(s)");
         return v;
     }
 
     private static ViTWeights ReadTensors(SafeTensorsFile file, ViTConfig c)
     {
+        // A lower bound of the values the config asks for (2 bytes each at least), checked before any array is
+        // sized from it: a corrupt num_hidden_layers must be an error, not a huge allocation.
+        double d = c.Hidden, needed = (double)c.Layers * (4 * d * d + 2 * d * c.Intermediate);
+        if (needed * 2 > file.DataLength)
+            throw new ModelFormatException($"{file.Source}: the config describes {c.Layers} layers of hidden size {c.Hidden} and MLP size {c.Intermediate} ({needed:G4} weights at least) but the file holds only {file.DataLength} bytes of tensors; the config does not belong to these weights");
         var r = new Reader(file);
         return r.IsTimm ? r.Timm(c) : r.Transformers(c);
     }

@@ -86,7 +86,7 @@ internal sealed class HuggingFaceBertTensors
         return ((double)c.VocabSize + c.MaxPositions + c.TypeVocabSize) * d + 2 * d + c.Layers * perLayer;
     }
 
-        private bool Has(string name) => _file.Contains(_prefix + name);
+    private bool Has(string name) => _file.Contains(_prefix + name);
 
     private int[] Shape(string name) => _file.Shape(Require(name));
 
