@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using RepShift.Vision;
 
 namespace RepShift.Cli.Commands;
 
