@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using RepShift.Vision;
 
 namespace RepShift.Cli.Commands;
 
@@ -24,35 +23,23 @@ internal static class ClassifyCommand
         common.AddTo(command);
         command.SetAction(r =>
         {
-            using var compute = common.CreateCompute(r);
-            var weights = VisionModel.Load(r.GetValue(common.Model));
-            var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
-            var plan = common.Plan(r);
-            plan.Validate(weights.Config.Layers, "vit");
+            using var classifier = VisionModel.Load(r.GetValue(common.Model), VisionModel.Options(common, r));
+            var paths = r.GetValue(images)!;
+            var predictions = classifier.ClassifyFiles(paths);
             int k = r.GetValue(top);
-            foreach (string path in r.GetValue(images)!)
+            for (int p = 0; p < paths.Length; p++)
             {
-                var logits = encoder.Classify([ImageFile.Load(path, weights.Config)], plan).Logits[0];
-                var probs = Softmax(logits);
-                var best = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(k).ToArray();
+                var best = predictions[p].Top(k);
                 if (r.GetValue(json))
-                    Cli.WriteJson(new { image = path, labels = best.Select(i => new { label = weights.Config.Label(i), probability = probs[i] }) });
+                    Cli.WriteJson(new { image = paths[p], labels = best.Select(l => new { label = l.Label, probability = l.Probability }) });
                 else
                 {
-                    Console.Out.WriteLine(path);
-                    foreach (int i in best) Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {100 * probs[i],6:F2}%  {weights.Config.Label(i)}"));
+                    Console.Out.WriteLine(paths[p]);
+                    foreach (var l in best) Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {100 * l.Probability,6:F2}%  {l.Label}"));
                 }
             }
             return 0;
         });
         return command;
-    }
-
-    private static float[] Softmax(float[] logits)
-    {
-        float max = logits.Max();
-        var e = logits.Select(v => MathF.Exp(v - max)).ToArray();
-        float sum = e.Sum();
-        return [.. e.Select(v => v / sum)];
     }
 }

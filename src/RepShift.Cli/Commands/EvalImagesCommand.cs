@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using RepShift.Compression;
 using RepShift.Vision;
@@ -13,14 +12,6 @@ namespace RepShift.Cli.Commands;
 /// </summary>
 internal static class EvalImagesCommand
 {
-    private sealed record Entry(string Name, CompressionPlan Plan)
-    {
-        public int Correct;
-        public long TokenLayers;
-        public double Seconds;
-        public int TimedImages;
-    }
-
     public static Command Create()
     {
         var common = new CommonOptions(images: true);
@@ -38,92 +29,38 @@ internal static class EvalImagesCommand
         common.AddTo(command);
         command.SetAction(r =>
         {
-            using var compute = common.CreateCompute(r);
-            var weights = VisionModel.Load(r.GetValue(common.Model));
-            var c = weights.Config;
-            var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
-            var set = ImageFolderReader.Read(r.GetValue(data)!, c);
+            var options = VisionModel.Options(common, r);
+            using var classifier = VisionModel.Load(r.GetValue(common.Model), options with { Compression = CompressionPlan.None });
+            var set = ImageFolderReader.Read(r.GetValue(data)!, classifier.Config);
             int count = Math.Min(set.Count, r.GetValue(limit) ?? int.MaxValue);
             if (count <= 0) throw new RepShiftException("--limit must be at least 1");
-            int batch = r.GetValue(common.Batch), passes = Math.Max(1, r.GetValue(rounds));
-            if (batch < 1) throw new RepShiftException("--batch must be at least 1");
+            int passes = Math.Max(1, r.GetValue(rounds));
 
-            var entries = new List<Entry> { new("dense", CompressionPlan.None) };
-            var basePlan = common.Plan(r);
+            var basePlan = options.Compression;
+            var plans = new List<(string, CompressionPlan)> { ("dense", CompressionPlan.None) };
             if (!basePlan.IsDense)
                 foreach (string m in basePlan.Metric.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    var plan = basePlan with { Metric = m };
-                    plan.Validate(c.Layers, "vit");
-                    entries.Add(new(m, plan));
-                }
+                    plans.Add((m, basePlan with { Metric = m }));
+            var results = Cli.WithProgress("evaluating", passes * plans.Count, progress => ImageEvaluation.Run(classifier, set, count, plans, passes, progress));
 
-            var inputs = new float[count][];
-            for (int i = 0; i < count; i++)
-            {
-                inputs[i] = new float[encoder.ImageValues];
-                ImagePreprocessor.Normalize(set.Image(i), c.ImageSize, c.Channels, c.ImageMean, c.ImageStd, inputs[i]);
-            }
-            var batches = Enumerable.Range(0, (count + batch - 1) / batch).Select(b => inputs[(b * batch)..Math.Min(count, (b + 1) * batch)]).ToArray();
-            // Warm-up, untimed: a few batches per plan so every plan runs fully jitted (tiered JIT) with grown workspaces.
-            foreach (var e in entries)
-                foreach (var b in batches.Take(4)) encoder.Classify(b, e.Plan);
-
-            int total = passes * entries.Count;
-            Cli.WithProgress("evaluating", total, progress =>
-            {
-                int done = 0;
-                for (int round = 0; round < passes; round++)
-                    for (int j = 0; j < entries.Count; j++)
-                    {
-                        // Rotate the order each round so no plan always runs first.
-                        var e = entries[(j + round) % entries.Count];
-                        long t0 = Stopwatch.GetTimestamp();
-                        int correct = 0;
-                        long work = 0;
-                        int offset = 0;
-                        foreach (var b in batches)
-                        {
-                            var output = encoder.Classify(b, e.Plan);
-                            for (int i = 0; i < b.Length; i++)
-                            {
-                                if (VisionModel.ArgMax(output.Logits[i]) == set.Labels[offset + i]) correct++;
-                                work += output.TokenLayers[i];
-                            }
-                            offset += b.Length;
-                        }
-                        e.Seconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                        e.TimedImages += count;
-                        if (round == 0)
-                        {
-                            e.Correct = correct;
-                            e.TokenLayers = work;
-                        }
-                        progress.Report(++done);
-                    }
-                return 0;
-            });
-
-            var dense = entries[0];
-            double denseRate = dense.TimedImages / dense.Seconds;
-            var results = entries.Select(e => new
-            {
-                plan = e.Name,
-                top1 = e.Correct / (double)count,
-                images_per_s = e.TimedImages / e.Seconds,
-                speedup = e.TimedImages / e.Seconds / denseRate,
-                work = e.TokenLayers / (double)dense.TokenLayers,
-            }).ToList();
             if (r.GetValue(json))
-                Cli.WriteJson(new { images = count, rounds = passes, batch, threads = compute.Threads, plan = basePlan.IsDense ? null : basePlan, results });
+                Cli.WriteJson(new
+                {
+                    images = count,
+                    rounds = passes,
+                    batch = options.BatchSize,
+                    threads = classifier.Compute.Threads,
+                    plan = basePlan.IsDense ? null : basePlan,
+                    results = results.Select(x => new { plan = x.Name, top1 = x.Top1, images_per_s = x.ImagesPerSecond, speedup = x.Speedup, work = x.Work }),
+                });
             else
             {
                 if (!basePlan.IsDense)
-                    Console.Out.WriteLine($"plan: --prune-at {string.Join(",", basePlan.PruneAt)} --keep {basePlan.Keep.ToString(CultureInfo.InvariantCulture)} --mode {(basePlan.Mode == ReduceMode.MergeProtect ? "merge-protect" : basePlan.Mode.ToString().ToLowerInvariant())}; {count} images, {passes} round(s), batch {batch}");
+                    Console.Out.WriteLine($"plan: --prune-at {string.Join(",", basePlan.PruneAt)} --keep {basePlan.Keep.ToString(CultureInfo.InvariantCulture)} --mode {(basePlan.Mode == ReduceMode.MergeProtect ? "merge-protect" : basePlan.Mode.ToString().ToLowerInvariant())}; {count} images, {passes} round(s), batch {options.BatchSize}");
                 Console.Out.WriteLine($"{"plan",-16} {"top-1",8} {"Δ top-1",8} {"images/s",10} {"speed-up",9} {"work",7}");
                 foreach (var x in results)
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{x.plan,-16} {100 * x.top1,7:F2}% {100 * (x.top1 - results[0].top1),7:+0.00;-0.00;0.00} {x.images_per_s,10:F0} {x.speedup,8:F2}× {100 * x.work,6:F1}%"));
+                        $"{x.Name,-16} {100 * x.Top1,7:F2}% {100 * (x.Top1 - results[0].Top1),7:+0.00;-0.00;0.00} {x.ImagesPerSecond,10:F0} {x.Speedup,8:F2}× {100 * x.Work,6:F1}%"));
             }
             return 0;
         });

@@ -59,24 +59,21 @@ internal static class ShowCommand
     {
         // The presets are tuned on sentences: their 64-token minimum would leave a 50-token image dense without a word.
         if (r.GetValue(common.Preset) != null) throw new RepShiftException("--preset is for text; with --image give the plan itself (--prune-at, --keep, --metric, --mode) or --plan");
-        using var compute = common.CreateCompute(r);
-        var weights = VisionModel.Load(r.GetValue(common.Model));
-        var c = weights.Config;
-        var plan = common.Plan(r);
-        plan.Validate(c.Layers, "vit");
-        var encoder = new VitEncoder(weights, compute, r.GetValue(common.Attention));
+        foreach (var textOnly in new Option[] { common.MaxTokens, common.BatchTokens, common.Pooling, common.Batch })
+            if (r.GetResult(textOnly) is { Implicit: false }) throw new RepShiftException($"{textOnly.Name} has no meaning for one image; leave it out with --image");
+        using var classifier = VisionModel.Load(r.GetValue(common.Model), VisionModel.Options(common, r));
+        var c = classifier.Config;
+        var plan = classifier.Options.Compression;
         byte[] pixels;
         using (var bitmap = ImageFile.Decode(path)) pixels = ImageFile.ToModelBytes(bitmap, c.ImageSize, c.Channels);
-        var input = new float[encoder.ImageValues];
-        ImagePreprocessor.Normalize(pixels, c.ImageSize, c.Channels, c.ImageMean, c.ImageStd, input);
-        var stages = PatchFates.Trace(encoder, input, plan);
+        var input = classifier.Normalize(pixels);
+        var stages = classifier.Trace(input);
         PatchFigure.Write(output, pixels, c, stages, merged: plan.Mode is ReduceMode.Merge or ReduceMode.MergeProtect);
-        int dense = VisionModel.ArgMax(encoder.Classify([input]).Logits[0]);
-        var compressed = encoder.Classify([input], plan);
-        int predicted = VisionModel.ArgMax(compressed.Logits[0]);
+        var dense = classifier.Classify([input], CompressionPlan.None)[0];
+        var compressed = classifier.Classify([input])[0];
         foreach (var s in stages)
             Console.Error.WriteLine($"after layer {s.Layer}: {s.Alive.Count(a => a)} of {c.Patches} patches keep a row of their own ({s.Rows} rows incl. special tokens)");
-        Console.Error.WriteLine($"prediction: {c.Label(predicted)} (dense: {c.Label(dense)}); {compressed.TokenLayers[0]} token-layers, {100.0 * compressed.TokenLayers[0] / (c.Tokens * c.Layers):F1}% of dense; wrote {output}");
+        Console.Error.WriteLine($"prediction: {compressed.Label} (dense: {dense.Label}); {compressed.TokenLayers} token-layers, {100.0 * compressed.TokenLayers / (c.Tokens * c.Layers):F1}% of dense; wrote {output}");
         return 0;
     }
 

@@ -1,6 +1,6 @@
 using RepShift;
 
-var embedder = TextEmbedder.Load();
+using var embedder = TextEmbedder.Load();
 float[] v = embedder.Embed("The cat sat on the mat.");
 double norm = Math.Sqrt(v.Sum(x => (double)x * x));
 Console.WriteLine($"{embedder.ModelName}: {v.Length} dimensions, norm {norm:F4}");
