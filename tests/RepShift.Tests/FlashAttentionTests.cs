@@ -303,14 +303,11 @@ public class FlashAttentionTests
         for (int l = 0; l < layers; l++)
         {
             // Large query/key weights so that attention is far from uniform and the kernels have something to get wrong.
+            float[] qw = R(d * d, 0.3f), qb = R(d, 0.1f), kw = R(d * d, 0.3f), kb = R(d, 0.1f), vw = R(d * d, 0.2f), vb = R(d, 0.1f);
             layerWeights[l] = new BertLayerWeights
             {
-                QueryWeight = R(d * d, 0.3f),
-                QueryBias = R(d, 0.1f),
-                KeyWeight = R(d * d, 0.3f),
-                KeyBias = R(d, 0.1f),
-                ValueWeight = R(d * d, 0.2f),
-                ValueBias = R(d, 0.1f),
+                QkvWeight = QkvLayout.Fuse(qw, kw, vw, d),
+                QkvBias = [.. qb, .. kb, .. vb],
                 AttentionOutputWeight = R(d * d, 0.2f),
                 AttentionOutputBias = R(d, 0.1f),
                 AttentionNormGamma = R(d, 0.1f, 1),

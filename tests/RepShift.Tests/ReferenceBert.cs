@@ -1,3 +1,4 @@
+using RepShift.Kernels;
 using RepShift.Models;
 
 namespace RepShift.Tests;
@@ -26,9 +27,9 @@ internal static class ReferenceBert
         var traces = new List<LayerTrace>();
         foreach (var l in w.Layers)
         {
-            var q = Linear(x, l.QueryWeight, l.QueryBias, d, d);
-            var k = Linear(x, l.KeyWeight, l.KeyBias, d, d);
-            var v = Linear(x, l.ValueWeight, l.ValueBias, d, d);
+            var q = Linear(x, QkvLayout.Part(l.QkvWeight, d, 0), l.QkvBias[..d], d, d);
+            var k = Linear(x, QkvLayout.Part(l.QkvWeight, d, 1), l.QkvBias[d..(2 * d)], d, d);
+            var v = Linear(x, QkvLayout.Part(l.QkvWeight, d, 2), l.QkvBias[(2 * d)..], d, d);
             int heads = c.Heads, hd = c.HeadDim;
             var ctx = Zeros(n, d);
             var p = new double[heads][][];

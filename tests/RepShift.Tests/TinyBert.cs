@@ -1,3 +1,4 @@
+using RepShift.Kernels;
 using System.Text.Json;
 using RepShift.Loading;
 using RepShift.Models;
@@ -43,14 +44,12 @@ internal static class TinyBert
         var layers = new BertLayerWeights[config.Layers];
         for (int i = 0; i < layers.Length; i++)
         {
+            // Drawn in the order Q, bias, K, bias, V, bias (the fixtures' random stream), then fused.
+            float[] qw = Random(d * d, 0.4f), qb = Random(d, 0.1f), kw = Random(d * d, 0.4f), kb = Random(d, 0.1f), vw = Random(d * d, 0.4f), vb = Random(d, 0.1f);
             layers[i] = new BertLayerWeights
             {
-                QueryWeight = Random(d * d, 0.4f),
-                QueryBias = Random(d, 0.1f),
-                KeyWeight = Random(d * d, 0.4f),
-                KeyBias = Random(d, 0.1f),
-                ValueWeight = Random(d * d, 0.4f),
-                ValueBias = Random(d, 0.1f),
+                QkvWeight = QkvLayout.Fuse(qw, kw, vw, d),
+                QkvBias = [.. qb, .. kb, .. vb],
                 AttentionOutputWeight = Random(d * d, 0.4f),
                 AttentionOutputBias = Random(d, 0.1f),
                 AttentionNormGamma = Random(d, 0.2f, 1),
@@ -93,9 +92,12 @@ internal static class TinyBert
             var l = w.Layers[i];
             string p = $"{prefix}encoder.layer.{i}.";
             void Linear(string name, float[] inOut, int inDim, int outDim) => list.Add((p + name + ".weight", [outDim, inDim], Transpose(inOut, inDim, outDim)));
-            Linear("attention.self.query", l.QueryWeight, d, d); list.Add((p + "attention.self.query.bias", [d], l.QueryBias));
-            Linear("attention.self.key", l.KeyWeight, d, d); list.Add((p + "attention.self.key.bias", [d], l.KeyBias));
-            Linear("attention.self.value", l.ValueWeight, d, d); list.Add((p + "attention.self.value.bias", [d], l.ValueBias));
+            string[] qkv = ["query", "key", "value"];
+            for (int j = 0; j < 3; j++)
+            {
+                Linear("attention.self." + qkv[j], QkvLayout.Part(l.QkvWeight, d, j), d, d);
+                list.Add((p + $"attention.self.{qkv[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
+            }
             Linear("attention.output.dense", l.AttentionOutputWeight, d, d); list.Add((p + "attention.output.dense.bias", [d], l.AttentionOutputBias));
             list.Add((p + "attention.output.LayerNorm.weight", [d], l.AttentionNormGamma));
             list.Add((p + "attention.output.LayerNorm.bias", [d], l.AttentionNormBeta));

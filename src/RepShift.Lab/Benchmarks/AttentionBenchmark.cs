@@ -86,41 +86,39 @@ public static class AttentionBenchmark
         settings.Validate();
         // A context of its own: its scratch meter then counts exactly these kernels, on all of its threads.
         using var compute = new ComputeContext(settings.Threads ?? 0);
+        // Let tiered compilation promote the kernels before anything is timed: it waits for 30 calls and
+        // for a pause in new compilations, so warm up for a minimum count and a minimum time.
+        var warm = new Input(compute, 128, settings.Heads, settings.HeadDim, settings.Seed);
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 40 || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 1000; i++)
         {
-            // Let tiered compilation promote the kernels before anything is timed: it waits for 30 calls and
-            // for a pause in new compilations, so warm up for a minimum count and a minimum time.
-            var warm = new Input(compute, 128, settings.Heads, settings.HeadDim, settings.Seed);
-            long warmStart = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 40 || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 1000; i++)
-            {
-                warm.RunFlash();
-                warm.RunNaive();
-            }
-            var rows = new List<AttentionBenchmarkRow>();
-            foreach (int n in settings.Lengths)
-            {
-                var input = new Input(compute, n, settings.Heads, settings.HeadDim, settings.Seed);
-                int reps = settings.RepetitionsFor(n);
-                var flash = new Sample[reps];
-                var naive = new Sample[reps];
-                for (int r = 0; r < reps; r++)
-                {
-                    bool flashFirst = r % 2 == 0;
-                    if (flashFirst) flash[r] = Measure(compute, input.RunFlash);
-                    naive[r] = Measure(compute, input.RunNaive);
-                    if (!flashFirst) flash[r] = Measure(compute, input.RunFlash);
-                    progress?.Report($"N={n} rep {r + 1}/{reps}: flash {flash[r].Ms:F2} ms, naive {naive[r].Ms:F2} ms");
-                }
-                var row = new AttentionBenchmarkRow(n, settings.Heads, settings.HeadDim, compute.Threads, reps,
-                    Median(flash, s => s.Ms), Median(naive, s => s.Ms),
-                    flash.Max(s => s.PeakScratch), naive.Max(s => s.PeakScratch),
-                    (long)Median(flash, s => s.Allocated), (long)Median(naive, s => s.Allocated),
-                    input.MaxAbsDifference());
-                progress?.Report($"N={n}: flash {row.FlashMs:F2} ms, naive {row.NaiveMs:F2} ms, speedup {row.Speedup:F2}×, extra memory {row.FlashExtraBytes:N0} vs {row.NaiveExtraBytes:N0} bytes");
-                rows.Add(row);
-            }
-            return rows;
+            warm.RunFlash();
+            warm.RunNaive();
         }
+        var rows = new List<AttentionBenchmarkRow>();
+        foreach (int n in settings.Lengths)
+        {
+            var input = new Input(compute, n, settings.Heads, settings.HeadDim, settings.Seed);
+            int reps = settings.RepetitionsFor(n);
+            var flash = new Sample[reps];
+            var naive = new Sample[reps];
+            for (int r = 0; r < reps; r++)
+            {
+                bool flashFirst = r % 2 == 0;
+                if (flashFirst) flash[r] = Measure(compute, input.RunFlash);
+                naive[r] = Measure(compute, input.RunNaive);
+                if (!flashFirst) flash[r] = Measure(compute, input.RunFlash);
+                progress?.Report($"N={n} rep {r + 1}/{reps}: flash {flash[r].Ms:F2} ms, naive {naive[r].Ms:F2} ms");
+            }
+            var row = new AttentionBenchmarkRow(n, settings.Heads, settings.HeadDim, compute.Threads, reps,
+                Median(flash, s => s.Ms), Median(naive, s => s.Ms),
+                flash.Max(s => s.PeakScratch), naive.Max(s => s.PeakScratch),
+                (long)Median(flash, s => s.Allocated), (long)Median(naive, s => s.Allocated),
+                input.MaxAbsDifference());
+            progress?.Report($"N={n}: flash {row.FlashMs:F2} ms, naive {row.NaiveMs:F2} ms, speedup {row.Speedup:F2}×, extra memory {row.FlashExtraBytes:N0} vs {row.NaiveExtraBytes:N0} bytes");
+            rows.Add(row);
+        }
+        return rows;
     }
 
     private readonly record struct Sample(double Ms, long PeakScratch, long Allocated);

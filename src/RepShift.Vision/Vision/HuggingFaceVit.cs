@@ -142,7 +142,7 @@ public static class HuggingFaceVit
                 string l = $"{p}encoder.layer.{i}.";
                 string[] qkv = [.. TransformersQkv.Select(n => l + n)];
                 layers[i] = Layer(l, TransformersLayer, d, f,
-                    Fused(Linear(qkv[0] + ".weight", d, d), Linear(qkv[1] + ".weight", d, d), Linear(qkv[2] + ".weight", d, d), d),
+                    Kernels.QkvLayout.Fuse(Linear(qkv[0] + ".weight", d, d), Linear(qkv[1] + ".weight", d, d), Linear(qkv[2] + ".weight", d, d), d),
                     [.. Vector(qkv[0] + ".bias", d), .. Vector(qkv[1] + ".bias", d), .. Vector(qkv[2] + ".bias", d)]);
             }
             if (file.Contains($"{p}encoder.layer.{c.Layers}.{TransformersLayer.Norm1}.weight"))
@@ -236,22 +236,7 @@ public static class HuggingFaceVit
         {
             var data = file.ReadFloats(name);
             if (data.Length != inputs * outputs) throw Bad(name, $"[{outputs}, {inputs}]");
-            var t = new float[data.Length];
-            for (int o = 0; o < outputs; o++)
-                for (int i = 0; i < inputs; i++) t[i * outputs + o] = data[o * inputs + i];
-            return t;
-        }
-
-        private static float[] Fused(float[] q, float[] k, float[] v, int d)
-        {
-            var w = new float[d * 3 * d];
-            for (int r = 0; r < d; r++)
-            {
-                q.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d));
-                k.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d + d));
-                v.AsSpan(r * d, d).CopyTo(w.AsSpan(r * 3 * d + 2 * d));
-            }
-            return w;
+            return Kernels.Transpose.Of(data, outputs, inputs);
         }
 
         private ModelFormatException Bad(string name, string expected) =>
@@ -279,9 +264,7 @@ public static class HuggingFaceVit
             var n = TransformersLayer;
             for (int j = 0; j < 3; j++)
             {
-                var part = new float[d * d];
-                for (int r = 0; r < d; r++) l.QkvWeight.AsSpan(r * 3 * d + j * d, d).CopyTo(part.AsSpan(r * d));
-                tensors.Add(($"{p}{TransformersQkv[j]}.weight", [d, d], Kernels.Transpose.Of(part, d, d)));
+                tensors.Add(($"{p}{TransformersQkv[j]}.weight", [d, d], Kernels.Transpose.Of(Kernels.QkvLayout.Part(l.QkvWeight, d, j), d, d)));
                 tensors.Add(($"{p}{TransformersQkv[j]}.bias", [d], l.QkvBias[(j * d)..((j + 1) * d)]));
             }
             tensors.Add(($"{p}{n.Proj}.weight", [d, d], Kernels.Transpose.Of(l.ProjWeight, d, d)));

@@ -51,10 +51,6 @@ public sealed class PackedMatrix
     {
         if (outByIn.Length != (long)outFeatures * inFeatures)
             throw new ArgumentException($"matrix data has {outByIn.Length} values, shape [{outFeatures}, {inFeatures}] needs {(long)outFeatures * inFeatures}");
-        var t = new float[outByIn.Length];
-        for (int o = 0; o < outFeatures; o++)
-            for (int i = 0; i < inFeatures; i++)
-                t[i * outFeatures + o] = outByIn[o * inFeatures + i];
-        return Pack(t, inFeatures, outFeatures);
+        return Pack(Transpose.Of(outByIn, outFeatures, inFeatures), inFeatures, outFeatures);
     }
 }

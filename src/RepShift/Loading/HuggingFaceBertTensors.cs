@@ -45,12 +45,13 @@ internal sealed class HuggingFaceBertTensors
             string p = $"encoder.layer.{i}.";
             layers[i] = new BertLayerWeights
             {
-                QueryWeight = r.Linear(p + "attention.self.query.weight", d, d, "hidden_size, hidden_size"),
-                QueryBias = r.Vector(p + "attention.self.query.bias", d, "hidden_size"),
-                KeyWeight = r.Linear(p + "attention.self.key.weight", d, d, "hidden_size, hidden_size"),
-                KeyBias = r.Vector(p + "attention.self.key.bias", d, "hidden_size"),
-                ValueWeight = r.Linear(p + "attention.self.value.weight", d, d, "hidden_size, hidden_size"),
-                ValueBias = r.Vector(p + "attention.self.value.bias", d, "hidden_size"),
+                QkvWeight = Kernels.QkvLayout.Fuse(
+                    r.Linear(p + "attention.self.query.weight", d, d, "hidden_size, hidden_size"),
+                    r.Linear(p + "attention.self.key.weight", d, d, "hidden_size, hidden_size"),
+                    r.Linear(p + "attention.self.value.weight", d, d, "hidden_size, hidden_size"), d),
+                QkvBias = [.. r.Vector(p + "attention.self.query.bias", d, "hidden_size"),
+                    .. r.Vector(p + "attention.self.key.bias", d, "hidden_size"),
+                    .. r.Vector(p + "attention.self.value.bias", d, "hidden_size")],
                 AttentionOutputWeight = r.Linear(p + "attention.output.dense.weight", d, d, "hidden_size, hidden_size"),
                 AttentionOutputBias = r.Vector(p + "attention.output.dense.bias", d, "hidden_size"),
                 AttentionNormGamma = r.NormWeight(p + "attention.output.LayerNorm", d),

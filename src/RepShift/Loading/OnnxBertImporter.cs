@@ -168,12 +168,8 @@ public static class OnnxBertImporter
             int d = _hidden;
             var layer = new BertLayerWeights
             {
-                QueryWeight = g.Floats(linear[q].Weight, d, d),
-                QueryBias = g.Floats(linear[q].Bias, d),
-                KeyWeight = g.Floats(linear[k].Weight, d, d),
-                KeyBias = g.Floats(linear[k].Bias, d),
-                ValueWeight = g.Floats(linear[v].Weight, d, d),
-                ValueBias = g.Floats(linear[v].Bias, d),
+                QkvWeight = Kernels.QkvLayout.Fuse(g.Floats(linear[q].Weight, d, d), g.Floats(linear[k].Weight, d, d), g.Floats(linear[v].Weight, d, d), d),
+                QkvBias = [.. g.Floats(linear[q].Bias, d), .. g.Floats(linear[k].Bias, d), .. g.Floats(linear[v].Bias, d)],
                 AttentionOutputWeight = g.Floats(attnOut.Weight, d, d),
                 AttentionOutputBias = g.Floats(attnOut.Bias, d),
                 AttentionNormGamma = g.Floats(attnNorm.Gamma, d),

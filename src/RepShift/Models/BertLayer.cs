@@ -25,16 +25,9 @@ internal sealed class BertLayer : IEncoderLayer
         _w = new LayerVectors(w.AttentionOutputBias, w.AttentionNormGamma, w.AttentionNormBeta, w.IntermediateBias, w.OutputBias, w.OutputNormGamma, w.OutputNormBeta);
         _c = c;
         int d = c.Hidden;
-        // Q, K and V side by side: one GEMM with N = 3D instead of three.
-        var fused = new float[d * 3 * d];
-        for (int r = 0; r < d; r++)
-        {
-            w.QueryWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d, d));
-            w.KeyWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + d, d));
-            w.ValueWeight.AsSpan(r * d, d).CopyTo(fused.AsSpan(r * 3 * d + 2 * d, d));
-        }
-        _qkv = PackedMatrix.Pack(fused, d, 3 * d);
-        _qkvBias = [.. w.QueryBias, .. w.KeyBias, .. w.ValueBias];
+        // Q, K and V side by side (fused at load): one GEMM with N = 3D instead of three.
+        _qkv = PackedMatrix.Pack(w.QkvWeight, d, 3 * d);
+        _qkvBias = w.QkvBias;
         _attnOut = PackedMatrix.Pack(w.AttentionOutputWeight, d, d);
         _ffnIn = PackedMatrix.Pack(w.IntermediateWeight, d, c.Intermediate);
         _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);

@@ -2,16 +2,17 @@ namespace RepShift.Models;
 
 /// <summary>
 /// The parameters of one post-LN BERT layer as plain arrays. Linear weights are stored [in, out]
-/// (row-major, as ONNX MatMul initialisers are); importers of [out, in] formats transpose on load.
+/// (row-major, as ONNX MatMul initialisers are); importers of [out, in] formats transpose on load, and
+/// fuse the query, key and value projections (<see cref="Kernels.QkvLayout"/>, as ViT weights are).
 /// </summary>
 public sealed class BertLayerWeights
 {
-    public required float[] QueryWeight { get; init; }
-    public required float[] QueryBias { get; init; }
-    public required float[] KeyWeight { get; init; }
-    public required float[] KeyBias { get; init; }
-    public required float[] ValueWeight { get; init; }
-    public required float[] ValueBias { get; init; }
+    /// <summary>[D, 3D]: Q, K and V side by side (<see cref="Kernels.QkvLayout"/>).</summary>
+    public required float[] QkvWeight { get; init; }
+
+    /// <summary>[3D]: the Q, K and V biases in that order.</summary>
+    public required float[] QkvBias { get; init; }
+
     public required float[] AttentionOutputWeight { get; init; }
     public required float[] AttentionOutputBias { get; init; }
     public required float[] AttentionNormGamma { get; init; }
@@ -58,9 +59,7 @@ public sealed class BertWeights
         {
             var l = Layers[i];
             string p = $"layer {i} ";
-            Need(l.QueryWeight, (long)d * d, p + "query weight"); Need(l.QueryBias, d, p + "query bias");
-            Need(l.KeyWeight, (long)d * d, p + "key weight"); Need(l.KeyBias, d, p + "key bias");
-            Need(l.ValueWeight, (long)d * d, p + "value weight"); Need(l.ValueBias, d, p + "value bias");
+            Need(l.QkvWeight, 3L * d * d, p + "fused query/key/value weight"); Need(l.QkvBias, 3L * d, p + "fused query/key/value bias");
             Need(l.AttentionOutputWeight, (long)d * d, p + "attention output weight"); Need(l.AttentionOutputBias, d, p + "attention output bias");
             Need(l.AttentionNormGamma, d, p + "attention LayerNorm weight"); Need(l.AttentionNormBeta, d, p + "attention LayerNorm bias");
             Need(l.IntermediateWeight, (long)d * f, p + "intermediate weight"); Need(l.IntermediateBias, f, p + "intermediate bias");
