@@ -67,8 +67,18 @@ public class ModelFuzzTests
         using var dir = new TempDirectory();
         var config = new RepShift.Vision.ViTConfig
         {
-            ImageSize = 8, PatchSize = 4, Channels = 1, Hidden = 8, Layers = 2, Heads = 2, Intermediate = 16, NumLabels = 3,
-            LayerNormEps = 1e-6f, ImageMean = [0.5f], ImageStd = [0.5f], Labels = ["a", "b", "c"],
+            ImageSize = 8,
+            PatchSize = 4,
+            Channels = 1,
+            Hidden = 8,
+            Layers = 2,
+            Heads = 2,
+            Intermediate = 16,
+            NumLabels = 3,
+            LayerNormEps = 1e-6f,
+            ImageMean = [0.5f],
+            ImageStd = [0.5f],
+            Labels = ["a", "b", "c"],
         };
         HuggingFaceVit.Save(RepShift.Training.VitTrainer.Initialize(config, 1), dir.Path);
         string text = File.ReadAllText(dir.File("config.json"));
