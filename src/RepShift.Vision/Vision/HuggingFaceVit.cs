@@ -120,7 +120,7 @@ public static class HuggingFaceVit
         // sized from it: a corrupt num_hidden_layers must be an error, not a huge allocation.
         double d = c.Hidden, needed = (double)c.Layers * (4 * d * d + 2 * d * c.Intermediate);
         if (needed * 2 > file.DataLength)
-            throw new ModelFormatException($"{file.Source}: the config describes {c.Layers} layers of hidden size {c.Hidden} and MLP size {c.Intermediate} ({needed:G4} weights at least) but the file holds only {file.DataLength} bytes of tensors; the config does not belong to these weights");
+            throw new ModelFormatException($"{file.Source}: the config describes {c.Layers} layers of hidden size {c.Hidden} and MLP size {c.Intermediate}, so expected at least {needed * 2:G4} bytes of tensors, but the file holds only {file.DataLength}; the config does not belong to these weights");
         var r = new Reader(file);
         return r.IsTimm ? r.Timm(c) : r.Transformers(c);
     }

@@ -35,7 +35,7 @@ internal sealed class HuggingFaceBertTensors
         // (num_hidden_layers 2000000000) must be an error, not a 16 GB array of layers.
         double parameters = ParameterCount(config);
         if (parameters * MinBytesPerValue > file.DataLength)
-            throw new ModelFormatException($"{file.Source}: config.json describes {parameters:G4} parameters (hidden_size {d}, num_hidden_layers {config.Layers}, intermediate_size {f}, vocab_size {config.VocabSize}, max_position_embeddings {config.MaxPositions}) but the file holds only {file.DataLength} bytes of tensors; the config does not belong to these weights");
+            throw new ModelFormatException($"{file.Source}: config.json describes {parameters:G4} parameters (hidden_size {d}, num_hidden_layers {config.Layers}, intermediate_size {f}, vocab_size {config.VocabSize}, max_position_embeddings {config.MaxPositions}), so expected at least {parameters * MinBytesPerValue:G4} bytes of tensors, but the file holds only {file.DataLength}; the config does not belong to these weights");
         if (r.Has($"encoder.layer.{config.Layers}.attention.self.query.weight"))
             throw new ModelFormatException($"{file.Source}: the checkpoint has a layer {config.Layers} but config.json says num_hidden_layers {config.Layers}; the config does not belong to these weights");
 
