@@ -90,7 +90,9 @@ public sealed class ImageClassifierTests
     public void Show_image_refuses_options_it_would_ignore(string option, string value)
     {
         var root = new System.CommandLine.RootCommand { ShowCommand.Create() };
-        var parse = root.Parse(["show", "--image", "x.png", "--output", "y.png", option, value]);
+        // An image that exists: the parse-time checks refuse a missing file before the command runs.
+        string image = Path.Combine(AppContext.BaseDirectory, "Images", "sneaker.png");
+        var parse = root.Parse(["show", "--image", image, "--output", "y.png", option, value]);
         var e = Assert.Throws<RepShiftException>(() => parse.Invoke(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false }));
         Assert.Contains(option, e.Message);
     }
