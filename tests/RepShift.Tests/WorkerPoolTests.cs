@@ -2,7 +2,7 @@ using RepShift.Kernels;
 
 namespace RepShift.Tests;
 
-/// <summary>The persistent pool behind Parallelism.For: every item once, failures surface, nesting and concurrent callers are safe.</summary>
+/// <summary>The persistent pool behind ComputeContext.For: every item once, failures surface, nesting and concurrent callers are safe.</summary>
 public class WorkerPoolTests
 {
     [Theory]

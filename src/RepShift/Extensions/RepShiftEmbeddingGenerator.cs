@@ -17,14 +17,16 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
     public const string PresetProperty = "repshift_preset";
 
     private readonly EmbeddingGeneratorMetadata _metadata;
+    private readonly bool _ownsEmbedder;
 
     /// <summary>Loads the model named in <paramref name="options"/> (the embedded all-MiniLM-L6-v2 by default).</summary>
     public RepShiftEmbeddingGenerator(RepShiftEmbeddingGeneratorOptions? options = null)
         : this(Load(options ?? new RepShiftEmbeddingGeneratorOptions()))
     {
+        _ownsEmbedder = true;
     }
 
-    /// <summary>Wraps an embedder that is already loaded; its options (length, batch, compression) apply.</summary>
+    /// <summary>Wraps an embedder that is already loaded; its options (length, batch, compression) apply, and it stays the caller's to dispose.</summary>
     public RepShiftEmbeddingGenerator(TextEmbedder embedder)
     {
         ArgumentNullException.ThrowIfNull(embedder);
@@ -72,9 +74,10 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
-    /// <summary>Nothing to release: the model lives in managed memory.</summary>
+    /// <summary>Stops the worker threads of the embedder this generator loaded itself (one passed in is left alone).</summary>
     public void Dispose()
     {
+        if (_ownsEmbedder) Embedder.Dispose();
     }
 
     private CompressionPlan Plan(EmbeddingGenerationOptions? options)
