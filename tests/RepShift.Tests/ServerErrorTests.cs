@@ -280,20 +280,14 @@ public class ServerErrorTests
     }
 
     [Fact]
-    public void FuzzedRequestsNeverGetA5xxAndAlwaysAJsonBody()
+    public async Task FuzzedRequestsNeverGetA5xxAndAlwaysAJsonBody()
     {
-        var (app, client) = StartAsync().GetAwaiter().GetResult();
-        try
-        {
-            // CsCheck prints the seed and the shrunk request of a failure; Check.Sample(seed: ...) replays it.
-            RequestFuzzer.Requests(Tiny.ModelName, Tiny.Dimension).Sample(
-                request => RequestFuzzer.Check(request, RequestFuzzer.SendAsync(client, request).GetAwaiter().GetResult()),
-                iter: 2000, print: request => request.ToString());
-        }
-        finally
-        {
-            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        var (app, client) = await StartAsync();
+        await using var _ = app;
+        // CsCheck prints the seed and the shrunk request of a failure; SampleAsync(seed: ...) replays it.
+        await RequestFuzzer.Requests(Tiny.ModelName, Tiny.Dimension).SampleAsync(
+            async request => RequestFuzzer.Check(request, await RequestFuzzer.SendAsync(client, request)),
+            iter: 2000, print: request => request.ToString());
     }
 
     /// <summary>Gives its bytes, then nothing until the reader gives up (at most 30 s, so a broken test cannot hang).</summary>
