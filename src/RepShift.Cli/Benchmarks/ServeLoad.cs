@@ -35,12 +35,14 @@ internal sealed record ServeLoadResult(string Preset, bool Batching, int Request
 /// <summary>
 /// Starts <see cref="EmbeddingServer"/> on loopback (Kestrel, a free port) and drives it with closed-loop
 /// clients: each sends one sentence, waits for the answer, sends the next. Requests that finish during the
-/// warm-up are not counted; the measured window follows it.
+/// warm-up are not counted; the measured window follows it. A request that fails (an HTTP error or a broken
+/// connection) counts as an error. <paramref name="memory"/>, when given, samples resident memory through the
+/// measured window.
 /// </summary>
 internal static class ServeLoad
 {
     public static async Task<ServeLoadResult> RunAsync(TextEmbedder embedder, ServeOptions options, string preset, IReadOnlyList<string> sentences,
-        int clients, TimeSpan warmup, TimeSpan measured)
+        int clients, TimeSpan warmup, TimeSpan measured, ResidentMemorySampler? memory = null)
     {
         var app = EmbeddingServer.Create(embedder, options, b =>
         {
@@ -56,6 +58,12 @@ internal static class ServeLoad
             long start = Stopwatch.GetTimestamp();
             long measureFrom = start + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
             long measureTo = measureFrom + (long)(measured.TotalSeconds * Stopwatch.Frequency);
+            using var stopSampling = new CancellationTokenSource();
+            var sampling = memory is null ? Task.CompletedTask : Task.Run(async () =>
+            {
+                await Task.Delay(warmup);
+                await memory.RunAsync(stopSampling.Token);
+            });
             var perClient = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
             {
                 var latencies = new List<double>();
@@ -67,8 +75,20 @@ internal static class ServeLoad
                     if (sent >= measureTo) break;
                     string text = sentences[(int)((uint)Interlocked.Increment(ref next) % (uint)sentences.Count)];
                     using var content = new StringContent(JsonSerializer.Serialize(new { input = text, model = embedder.ModelName }), Encoding.UTF8, "application/json");
-                    using var response = await http.PostAsync(url, content);
-                    byte[] body = await response.Content.ReadAsByteArrayAsync();
+                    HttpResponseMessage response;
+                    byte[] body;
+                    try
+                    {
+                        response = await http.PostAsync(url, content);
+                        body = await response.Content.ReadAsByteArrayAsync();
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    {
+                        long failed = Stopwatch.GetTimestamp();
+                        if (failed >= measureFrom && failed <= measureTo) errors++;
+                        continue;
+                    }
+                    using var _ = response;
                     long done = Stopwatch.GetTimestamp();
                     if (done < measureFrom || done > measureTo) continue;
                     if (response.StatusCode != HttpStatusCode.OK || body.Length == 0)
@@ -82,6 +102,8 @@ internal static class ServeLoad
                 }
                 return (latencies, errors, batchTexts);
             })));
+            stopSampling.Cancel();
+            await sampling;
             var all = perClient.SelectMany(c => c.latencies).Order().ToArray();
             long batchSum = perClient.Sum(c => c.batchTexts);
             return new ServeLoadResult(preset, options.Batching, all.Length, perClient.Sum(c => c.errors), measured.TotalSeconds, all,

@@ -117,9 +117,9 @@ internal sealed class EmbeddingServer
             // Kestrel's refusals of the body (over MaxRequestBodySize, too slow, cut short) as JSON.
             await ApiError.ForStatus(e.StatusCode, context.Request).WriteAsync(context.Response);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
-            // The client has gone: there is no one to answer.
+            // The client has gone (cancelled, or the connection reset mid-body): there is no one to answer.
         }
     }
 
