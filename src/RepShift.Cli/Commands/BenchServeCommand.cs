@@ -137,7 +137,7 @@ internal static class BenchServeCommand
                 clients,
                 seconds = secs,
                 warmup_seconds = warm,
-                threads = Parallelism.Threads,
+                threads = embedder.Compute.Threads,
                 max_batch = options.MaxBatchTexts,
                 requests = x.Requests,
                 errors = x.Errors,
