@@ -56,7 +56,8 @@ public sealed class TextEmbedder
         for (int i = 0; i < texts.Count; i++)
         {
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
-            if (string.IsNullOrWhiteSpace(texts[i])) throw new RepShiftException($"text {i} is empty: there is nothing to embed; remove it or give it some words");
+            if (!Tokenizer.HasWordPieces(texts[i]))
+                throw new RepShiftException($"text {i} is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to embed; remove it or give it some words");
         }
         var ids = new int[texts.Count][];
         int truncated = 0;

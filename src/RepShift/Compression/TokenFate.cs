@@ -56,7 +56,8 @@ public sealed record TokenFateReport(IReadOnlyList<TokenFate> Tokens, int[] Redu
     public static TokenFateReport Trace(TextEmbedder embedder, string text, CompressionPlan? plan = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (string.IsNullOrWhiteSpace(text)) throw new RepShiftException("the text is empty: there is nothing to show; give it some words");
+        if (!embedder.Tokenizer.HasWordPieces(text))
+            throw new RepShiftException("the text is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to show; give it some words");
         if (plan != null && !ReferenceEquals(plan, embedder.Options.Compression)) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
         var tokenized = embedder.Tokenize(text);
         return Trace(embedder.Encoder, embedder.Tokenizer, tokenized.Ids, plan ?? embedder.Options.Compression, tokenized.Truncated);
