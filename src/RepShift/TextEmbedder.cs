@@ -74,7 +74,8 @@ public sealed class TextEmbedder : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             if (texts[i] is null) throw new ArgumentException($"text {i} is null");
-            if (string.IsNullOrWhiteSpace(texts[i])) throw new RepShiftException($"text {i} is empty: there is nothing to embed; remove it or give it some words");
+            if (!Tokenizer.HasWordPieces(texts[i]))
+                throw new RepShiftException($"text {i} is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to embed; remove it or give it some words");
         }
         var ids = new int[texts.Count][];
         int truncated = 0;
@@ -132,7 +133,8 @@ public sealed class TextEmbedder : IDisposable
     public TokenFateReport TraceFates(string text, CompressionPlan? plan = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (string.IsNullOrWhiteSpace(text)) throw new RepShiftException("the text is empty: there is nothing to show; give it some words");
+        if (!Tokenizer.HasWordPieces(text))
+            throw new RepShiftException("the text is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to show; give it some words");
         if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
         plan ??= Options.Compression;
         var tokenized = Tokenize(text);

@@ -28,10 +28,11 @@ internal static class EmbedCommand
             string? inputPath = r.GetValue(input);
             if (inputPath != null) items.AddRange(TextInput.ReadLines(inputPath));
             if (items.Count == 0) throw new RepShiftException("nothing to embed: give texts as arguments or --input FILE (- for stdin)");
-            for (int i = 0; i < items.Count; i++)
-                if (string.IsNullOrWhiteSpace(items[i])) throw new RepShiftException($"text {i + 1} is empty: there is nothing to embed; remove the blank line or give it some words");
 
             var embedder = common.CreateEmbedder(r);
+            for (int i = 0; i < items.Count; i++)
+                if (!embedder.Tokenizer.HasWordPieces(items[i]))
+                    throw new RepShiftException($"text {i + 1} is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to embed; remove the blank line or give it some words");
             var clock = Stopwatch.StartNew();
             var result = Cli.WithProgress("embedding", items.Count, p => embedder.Embed(items, p));
             double seconds = clock.Elapsed.TotalSeconds;

@@ -26,5 +26,9 @@ internal static class VerificationTexts
         "   leading and trailing spaces   ", "supercalifragilisticexpialidocious antidisestablishmentarianism",
         "pneumonoultramicroscopicsilicovolcanoconiosis", "Dr. Smith's co-worker didn't arrive at 5 p.m., did she?",
         "A B C D E F G H I J K L M N O P Q R S T U V W X Y Z", "αβγδε ∑∏∫√∞ ≤≥≠≈",
+        // Where tokenizers disagree most: symbols BERT keeps, characters its normalizer drops or decomposes.
+        "hello\nworld\r\nagain", "a+b=c <x> $y ^z |w| ~v", "£10 €20 ©2024 ™ 30° ±5", "zero\u200Bwidth join\u200Dme soft\u00ADhyphen",
+        "안녕하세요 세계", "हिन्दी में लिखा गया पाठ", "İstanbul ΣΊΣΥΦΟΣ ǅ ﬁ", "ctrl\u0000\u0001\u001Bchars", "[MASK] and [SEP] inside a text",
+        new string('x', 101) + " long word",
     ];
 }

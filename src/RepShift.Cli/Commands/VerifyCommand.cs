@@ -1,61 +1,134 @@
 using System.CommandLine;
 using System.Numerics.Tensors;
 using RepShift.Cli.Baselines;
-using RepShift.Loading;
+using RepShift.Evaluation;
+using RepShift.Text;
 
 namespace RepShift.Cli.Commands;
 
-/// <summary><c>repshift verify</c>: the same texts through RepShift and ONNX Runtime on the same ONNX model.</summary>
+/// <summary>
+/// <c>repshift verify</c>: RepShift's token ids against Hugging Face's tokenizer, and RepShift's encoder against
+/// ONNX Runtime fed Hugging Face's ids, so neither check trusts the part it checks.
+/// </summary>
 internal static class VerifyCommand
 {
     public static Command Create()
     {
         var common = new CommonOptions();
-        var json = new Option<bool>("--json") { Description = "Print {\"inputs\":N,\"max_abs_diff\":x,\"min_cosine\":y} on stdout" };
+        var json = new Option<bool>("--json") { Description = "Print {\"inputs\":N,\"token_id_differences\":d,\"max_abs_diff\":x,\"min_cosine\":y} on stdout ({\"texts\":N,\"token_id_differences\":d} with --tokenizer)" };
+        var tokenizerOnly = new Option<bool>("--tokenizer") { Description = "Check only token ids against Hugging Face's tokenizer, on the built-in texts and on every text of --data" };
+        var data = new Option<string[]>("--data")
+        {
+            Description = "With --tokenizer: SICK.txt files (every sentence) and folders of .txt files such as bbc-news (every whole file, and each file's headline and body as eval retrieval reads them)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("verify", """
             Run a built-in set of varied texts (very short, longer than 512 tokens, unicode, numbers, punctuation
-            only, repeated words) through RepShift and through ONNX Runtime on the same ONNX model, and report the
-            largest absolute difference of last_hidden_state and the smallest cosine between the two embeddings of
-            a text. Uses the model's full length (512) unless --max-tokens is given. Exit code 1 when the engines
-            disagree (max_abs_diff > 1e-3 or min_cosine < 0.99999).
+            only, repeated words) through RepShift's tokenizer and Hugging Face's (the `tokenizers` library), and
+            through RepShift's encoder and ONNX Runtime on the same ONNX model, ONNX Runtime fed Hugging Face's ids.
+            Reports token id differences, the largest absolute difference of last_hidden_state and the smallest
+            cosine between the two embeddings of a text. Uses the model's full length (512) unless --max-tokens is
+            given. Exit code 1 when they disagree (any id difference, max_abs_diff > 1e-3 or min_cosine < 0.99999).
+            With --tokenizer, only ids are compared, also on every text of --data.
             """);
         command.Options.Add(json);
+        command.Options.Add(tokenizerOnly);
+        command.Options.Add(data);
         common.AddTo(command);
         common.MaxTokens.DefaultValueFactory = _ => 512;
         command.SetAction(r =>
         {
+            string[] dataPaths = r.GetValue(data) ?? [];
+            bool idsOnly = r.GetValue(tokenizerOnly);
+            if (dataPaths.Length > 0 && !idsOnly) throw new RepShiftException("--data is read only with --tokenizer: give --tokenizer to compare token ids on those texts");
+            foreach (string path in dataPaths)
+                if (!File.Exists(path) && !Directory.Exists(path)) throw new RepShiftException($"{path}: no such file or folder; --data takes SICK.txt files and folders of .txt files");
             string? model = r.GetValue(common.Model);
-            if (model != null && Directory.Exists(model))
-                throw new RepShiftException("verify compares against ONNX Runtime and needs an ONNX model: give an .onnx file or the embedded model");
-            var embedder = common.CreateEmbedder(r);
-            byte[] onnx = common.OnnxBytes(r);
-            using var reference = new OnnxRuntimeEncoder(onnx, Environment.ProcessorCount);
-
-            var texts = VerificationTexts.All;
-            var ids = texts.Select(t => embedder.Tokenize(t).Ids).ToList();
-            double maxAbs = 0, minCos = 1;
-            int worst = -1;
-            const int batch = 8;
-            for (int start = 0; start < ids.Count; start += batch)
-            {
-                var slice = ids.GetRange(start, Math.Min(batch, ids.Count - start));
-                var ours = embedder.Encoder.HiddenStates(slice);
-                var theirs = reference.HiddenStates(slice);
-                var ourEmb = embedder.Encoder.Encode(slice).Embeddings;
-                var theirEmb = reference.Embed(slice);
-                for (int i = 0; i < slice.Count; i++)
-                {
-                    for (int j = 0; j < ours[i].Length; j++) maxAbs = Math.Max(maxAbs, Math.Abs(ours[i][j] - theirs[i][j]));
-                    double cos = TensorPrimitives.CosineSimilarity(ourEmb[i], theirEmb[i]);
-                    if (cos < minCos) { minCos = cos; worst = start + i; }
-                }
-            }
-            bool ok = maxAbs <= 1e-3 && minCos >= 0.99999;
-            if (r.GetValue(json)) Cli.WriteJson(new { inputs = texts.Count, max_abs_diff = maxAbs, min_cosine = minCos });
-            Console.Error.WriteLine($"{texts.Count} texts ({ids.Min(i => i.Length)}–{ids.Max(i => i.Length)} tokens): max |Δ last_hidden_state| = {maxAbs:E2}, "
-                + $"min cosine = {minCos:F7} (text {worst}) → {(ok ? "OK" : "MISMATCH")}");
-            return ok ? 0 : 1;
+            if (!idsOnly && model != null && Directory.Exists(model))
+                throw new RepShiftException("verify compares against ONNX Runtime and needs an ONNX model: give an .onnx file or the embedded model (or --tokenizer to check only token ids)");
+            return idsOnly ? VerifyIds(common.CreateEmbedder(r), dataPaths, r.GetValue(json)) : VerifyEngine(common, r, r.GetValue(json));
         });
         return command;
+    }
+
+    private static int VerifyIds(TextEmbedder embedder, string[] dataPaths, bool json)
+    {
+        var reference = new HuggingFaceTokenizerReference(embedder.Tokenizer);
+        var texts = new List<string>(VerificationTexts.All);
+        foreach (string path in dataPaths) texts.AddRange(DataTexts(path));
+        int differences = 0;
+        var differing = new List<string>();
+        Cli.WithProgress("comparing token ids", texts.Count, progress =>
+        {
+            for (int i = 0; i < texts.Count; i++)
+            {
+                if (!SameIds(embedder.Tokenizer, reference, texts[i]))
+                {
+                    differences++;
+                    if (differing.Count < 5) differing.Add(Utf8File.Excerpt(texts[i]));
+                }
+                if (i % 256 == 0) progress.Report(i);
+            }
+            progress.Report(texts.Count);
+            return 0;
+        });
+        if (json) Cli.WriteJson(new { texts = texts.Count, token_id_differences = differences });
+        Console.Error.WriteLine($"{texts.Count} texts: {differences} tokenized differently from Hugging Face's tokenizer → {(differences == 0 ? "OK" : "MISMATCH")}");
+        foreach (string text in differing) Console.Error.WriteLine($"  differs: {text}");
+        return differences == 0 ? 0 : 1;
+    }
+
+    /// <summary>Every text a data path yields: SICK's sentences, or a folder's whole files plus each file's headline and body.</summary>
+    private static IEnumerable<string> DataTexts(string path)
+    {
+        if (File.Exists(path))
+            return StsReader.ReadSick(path).SelectMany(p => new[] { p.SentenceA, p.SentenceB }).Distinct(StringComparer.Ordinal);
+        // Read as eval reads them: files in Windows-1252 (a few BBC articles) are decoded as such.
+        var notes = new DataNotes();
+        var whole = TextFiles.Under(path).Where(f => !RetrievalReader.MetadataNames.Contains(Path.GetFileNameWithoutExtension(f))).Select(f => Utf8File.ReadDocument(f, notes));
+        var parts = RetrievalReader.ReadHeadlines(path, notes).SelectMany(d => new[] { d.Query, d.Document });
+        return whole.Concat(parts).Distinct(StringComparer.Ordinal);
+    }
+
+    private static bool SameIds(BertTextTokenizer ours, HuggingFaceTokenizerReference reference, string text) =>
+        ours.Encode(text, int.MaxValue).Ids.AsSpan().SequenceEqual(reference.Encode(text));
+
+    private static int VerifyEngine(CommonOptions common, System.CommandLine.ParseResult r, bool json)
+    {
+        var embedder = common.CreateEmbedder(r);
+        byte[] onnx = common.OnnxBytes(r);
+        using var onnxRuntime = new OnnxRuntimeEncoder(onnx, Environment.ProcessorCount);
+        var reference = new HuggingFaceTokenizerReference(embedder.Tokenizer);
+
+        var texts = VerificationTexts.All;
+        int maxTokens = embedder.Options.MaxTokens;
+        var ids = texts.Select(t => embedder.Tokenize(t).Ids).ToList();
+        var referenceIds = texts.Select(t => HuggingFaceTokenizerReference.Truncate(reference.Encode(t), maxTokens)).ToList();
+        int differences = texts.Count(t => !SameIds(embedder.Tokenizer, reference, t));
+        double maxAbs = 0, minCos = 1;
+        int worst = -1;
+        const int batch = 8;
+        for (int start = 0; start < ids.Count; start += batch)
+        {
+            var slice = ids.GetRange(start, Math.Min(batch, ids.Count - start));
+            var referenceSlice = referenceIds.GetRange(start, slice.Count);
+            var ours = embedder.Encoder.HiddenStates(slice);
+            var theirs = onnxRuntime.HiddenStates(referenceSlice);
+            var ourEmb = embedder.Encoder.Encode(slice).Embeddings;
+            var theirEmb = onnxRuntime.Embed(referenceSlice);
+            for (int i = 0; i < slice.Count; i++)
+            {
+                // A text tokenized differently has hidden states of another length: its ids already count as a failure.
+                if (ours[i].Length == theirs[i].Length)
+                    for (int j = 0; j < ours[i].Length; j++) maxAbs = Math.Max(maxAbs, Math.Abs(ours[i][j] - theirs[i][j]));
+                double cos = TensorPrimitives.CosineSimilarity(ourEmb[i], theirEmb[i]);
+                if (cos < minCos) { minCos = cos; worst = start + i; }
+            }
+        }
+        bool ok = differences == 0 && maxAbs <= 1e-3 && minCos >= 0.99999;
+        if (json) Cli.WriteJson(new { inputs = texts.Count, token_id_differences = differences, max_abs_diff = maxAbs, min_cosine = minCos });
+        Console.Error.WriteLine($"{texts.Count} texts ({ids.Min(i => i.Length)}–{ids.Max(i => i.Length)} tokens): {differences} tokenized differently from Hugging Face's tokenizer, "
+            + $"max |Δ last_hidden_state| = {maxAbs:E2}, min cosine = {minCos:F7} (text {worst}) → {(ok ? "OK" : "MISMATCH")}");
+        return ok ? 0 : 1;
     }
 }

@@ -9,8 +9,8 @@ internal static class WordPieces
 {
     /// <summary>
     /// True when <paramref name="text"/> gives at least one token besides [CLS] and [SEP] under the embedder's own
-    /// tokenizer. The one place this is decided: point it at the tokenizer's own test once it has one.
+    /// tokenizer: the tokenizer's rule (<c>HasWordPieces</c>, which stops at the first piece), the same one
+    /// <c>TextEmbedder.Embed</c> applies.
     /// </summary>
-    public static bool Any(TextEmbedder embedder, string text) =>
-        !string.IsNullOrWhiteSpace(text) && embedder.Tokenizer.Encode(text, int.MaxValue).Ids.Length > 2;
+    public static bool Any(TextEmbedder embedder, string text) => embedder.Tokenizer.HasWordPieces(text);
 }
