@@ -17,6 +17,11 @@ internal sealed class HuggingFaceTokenizerReference
         File.WriteAllText(path, TokenizerJson(tokenizer));
         try { _tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: path); }
         catch (Tokenizers.DotNet.TokenizerException e) { throw new RepShiftException($"Hugging Face's tokenizer could not load the vocabulary ({e.Message})"); }
+        // The package ships its native library for linux-x64 only here.
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or TypeInitializationException)
+        {
+            throw new RepShiftException($"Hugging Face's tokenizer (Tokenizers.DotNet) cannot run on this platform, so verify cannot compare token ids ({e.Message})");
+        }
         finally { File.Delete(path); }
     }
 
