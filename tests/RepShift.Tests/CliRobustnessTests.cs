@@ -147,6 +147,31 @@ public class CliRobustnessTests
     }
 
     [Fact]
+    public void Show_text_gives_each_token_its_span_in_the_text()
+    {
+        using var dir = new TempDirectory();
+        new RepShift.Cli.Benchmarks.TinyModelFiles().WriteFolder(dir.File("tiny"));
+        const string text = "Hello, cats sat.";
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var savedOut = Console.Out;
+        int code;
+        try
+        {
+            Console.SetOut(output);
+            code = CliApp.Invoke(Program.CreateRoot(), ["show", "--text", text, "--model", dir.File("tiny"), "--max-tokens", "16", "--prune-at", "0", "--keep", "0.5", "--json"], errors);
+        }
+        finally { Console.SetOut(savedOut); }
+        Assert.True(code == 0, errors.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(output.ToString());
+        var spans = json.RootElement.GetProperty("tokens").EnumerateArray()
+            .Select(t => (t.GetProperty("token").GetString(), t.GetProperty("start").GetInt32(), t.GetProperty("end").GetInt32())).ToArray();
+        // Worked by hand: lower-cased "hello" is text[0..5], "cats" splits into cat + ##s at 7..10 and 10..11.
+        (string?, int, int)[] expected = [("[CLS]", 0, 0), ("hello", 0, 5), (",", 5, 6), ("cat", 7, 10), ("##s", 10, 11), ("sat", 12, 15), (".", 15, 16), ("[SEP]", 0, 0)];
+        Assert.Equal(expected, spans);
+    }
+
+    [Fact]
     public void Library_argument_errors_name_the_flag()
     {
         Assert.Equal("--batch must be ≥ 1", CliApp.FlagNames("BatchSize must be ≥ 1"));

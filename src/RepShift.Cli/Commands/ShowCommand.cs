@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RepShift.Compression;
+using RepShift.Text;
 using RepShift.Vision;
 using Spectre.Console;
 
@@ -15,7 +16,7 @@ internal static class ShowCommand
         var text = new Option<string?>("--text") { Description = "The text to trace" };
         var image = new Option<string?>("--image") { Description = $"An image to trace with a ViT model (--model: a ViT folder, default {VisionModel.DefaultFolder}); needs --output" };
         var output = new Option<string?>("--output") { Description = "With --image: the PNG to write (input, then one panel per reduction with removed patches covered)" }.OutputFile();
-        var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
+        var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"tokens":[{"position":0,"token":"[CLS]","start":0,"end":0,"scores":{"1":0.53},"fate":"kept","layer":null,"size":1}],"kept":N,"input_tokens":N,"token_layers":N,"layers":N}""" };
         var command = new Command("show", """
             Show what a compression plan does to one text: every token with its score at each reduction
             layer and whether it was kept, or dropped, merged or fused after which layer.
@@ -40,11 +41,14 @@ internal static class ShowCommand
                 return ShowImage(r, common, imagePath, r.GetValue(output) ?? throw new RepShiftException("--image needs --output FILE.png for the picture"));
             }
             using var embedder = common.CreateEmbedder(r);
-            var report = embedder.TraceFates(r.GetValue(text) ?? throw new RepShiftException("give --text \"…\" (or --image FILE --output out.png)"));
+            string given = r.GetValue(text) ?? throw new RepShiftException("give --text \"…\" (or --image FILE --output out.png)");
+            var report = embedder.TraceFates(given);
+            // Each token's span in the given text (UTF-16 offsets, end exclusive; [CLS]/[SEP] have none), same tokenization.
+            var spans = embedder.Tokenizer.EncodeWithOffsets(given, embedder.Options.MaxTokens).Offsets;
             if (report.Truncated) Console.Error.WriteLine($"warning: the text was truncated to {embedder.Options.MaxTokens} tokens (--max-tokens)");
-            if (r.GetValue(json)) WriteJson(report);
-            else if (Console.IsOutputRedirected) WritePlain(report);
-            else AnsiConsole.Write(Table(report));
+            if (r.GetValue(json)) WriteJson(report, spans);
+            else if (Console.IsOutputRedirected) WritePlain(report, spans);
+            else AnsiConsole.Write(Table(report, spans));
             var plan = report.Plan;
             string fused = report.FinalRows > report.Kept ? $" plus {report.FinalRows - report.Kept} fused" : "";
             string layers = report.ReductionLayers.Length == 1 ? "layer" : "layers";
@@ -77,12 +81,14 @@ internal static class ShowCommand
         return 0;
     }
 
-    private static void WriteJson(TokenFateReport report)
+    private static void WriteJson(TokenFateReport report, TokenOffset[] spans)
     {
         var tokens = report.Tokens.Select(t => new
         {
             position = t.Position,
             token = t.Token,
+            start = spans[t.Position].Start,
+            end = spans[t.Position].End,
             scores = Scores(report, t),
             fate = Name(t.Fate),
             layer = t.Layer,
@@ -109,16 +115,18 @@ internal static class ShowCommand
     private static string Score(float v) => float.IsNaN(v) ? "-" : v.ToString("G4", CultureInfo.InvariantCulture);
 
     private static string[] Header(TokenFateReport report) =>
-        ["#", "token", .. report.ReductionLayers.Select(l => $"score@{l}"), "fate"];
+        ["#", "token", "chars", .. report.ReductionLayers.Select(l => $"score@{l}"), "fate"];
 
-    private static string[] Cells(TokenFateReport report, TokenFate t) =>
-        [t.Position.ToString(CultureInfo.InvariantCulture), t.Token, .. t.Scores.Select(Score), Fate(t)];
+    private static string[] Cells(TokenFateReport report, TokenFate t, TokenOffset[] spans) =>
+        [t.Position.ToString(CultureInfo.InvariantCulture), t.Token, Span(spans[t.Position]), .. t.Scores.Select(Score), Fate(t)];
+
+    private static string Span(TokenOffset o) => o.End > o.Start ? string.Create(CultureInfo.InvariantCulture, $"{o.Start}-{o.End}") : "-";
 
     /// <summary>Plain aligned columns for pipes and files: numbers right-aligned, no escape codes.</summary>
-    private static void WritePlain(TokenFateReport report)
+    private static void WritePlain(TokenFateReport report, TokenOffset[] spans)
     {
         var rows = new List<string[]> { Header(report) };
-        rows.AddRange(report.Tokens.Select(t => Cells(report, t)));
+        rows.AddRange(report.Tokens.Select(t => Cells(report, t, spans)));
         int columns = rows[0].Length;
         var width = new int[columns];
         foreach (var row in rows)
@@ -135,7 +143,7 @@ internal static class ShowCommand
         }
     }
 
-    private static Table Table(TokenFateReport report)
+    private static Table Table(TokenFateReport report, TokenOffset[] spans)
     {
         var table = new Table().Border(TableBorder.Simple);
         var header = Header(report);
@@ -154,7 +162,7 @@ internal static class ShowCommand
                 _ => "yellow",
             };
             // Tokens such as [CLS] are markup syntax, so every cell is escaped.
-            table.AddRow(Cells(report, t).Select(cell => new Markup($"[{style}]{Markup.Escape(cell)}[/]")).ToArray());
+            table.AddRow(Cells(report, t, spans).Select(cell => new Markup($"[{style}]{Markup.Escape(cell)}[/]")).ToArray());
         }
         return table;
     }
