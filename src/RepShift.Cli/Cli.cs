@@ -78,7 +78,7 @@ internal static class Cli
     [
         ("BatchSize", "--batch"), ("BatchTokens", "--batch-tokens"), ("MaxTokens", "--max-tokens"), ("Threads", "--threads"),
         ("MinLength", "--min-length"), ("RemoveCount", "--remove"), ("PruneAt", "--prune-at"), ("Keep", "--keep"), ("Mass", "--mass"),
-        ("MinRepetitions", "--repetitions"), ("Repetitions", "--repetitions"), ("HeadDim", "--head-dim"), ("Heads", "--heads"),
+        ("Repetitions", "--repetitions"), ("HeadDim", "--head-dim"), ("Heads", "--heads"),
         ("Lengths", "--lengths"), ("Attention", "--attention"), ("Metric", "--metric"), ("Mode", "--mode"), ("Pooling", "--pooling"),
     ];
 

@@ -4,6 +4,15 @@ namespace RepShift.Tests;
 
 public class AttentionBenchmarkTests
 {
+    [Theory]
+    [InlineData(7, 128, 7)]    // up to N = 1024: as asked
+    [InlineData(7, 8192, 3)]   // 7 · (1024/8192)² rounds up to 1: the floor of 3
+    [InlineData(2, 128, 2)]    // asked for fewer than the floor: never more than asked
+    [InlineData(2, 8192, 2)]
+    [InlineData(1, 8192, 1)]
+    public void RepetitionsShrinkWithLengthButNeverPastWhatWasAsked(int repetitions, int length, int expected) =>
+        Assert.Equal(expected, new AttentionBenchmarkSettings { Repetitions = repetitions }.RepetitionsFor(length));
+
     [Fact]
     public void ReportsBothKernelsOnTheSameInputAndTheirScratch()
     {

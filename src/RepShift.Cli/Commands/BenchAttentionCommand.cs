@@ -31,8 +31,6 @@ internal static class BenchAttentionCommand
                 HeadDim = r.GetValue(headDim),
                 Repetitions = r.GetValue(reps),
                 Threads = Math.Max(1, r.GetValue(threads)),
-                // Long lengths are timed fewer times, but never fewer than asked for at the short ones.
-                MinRepetitions = Math.Min(3, r.GetValue(reps)),
             };
             var rows = AttentionBenchmark.Run(settings, new Progress<string>(Console.Error.WriteLine));
             Console.Error.WriteLine($"{"N",6} {"flash ms",10} {"naive ms",10} {"speedup",8} {"flash extra",14} {"naive extra",14} {"ratio",8}");

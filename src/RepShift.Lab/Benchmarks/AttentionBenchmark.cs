@@ -15,7 +15,7 @@ public sealed record AttentionBenchmarkSettings
     /// <summary>Worker threads for both kernels; null means one per logical core.</summary>
     public int? Threads { get; init; }
 
-    /// <summary>Timed runs per kernel up to N = 1024; above, scaled down with N² (the naive kernel's cost) to no fewer than <see cref="MinRepetitions"/>.</summary>
+    /// <summary>Timed runs per kernel up to N = 1024; above, scaled down with N² (the naive kernel's cost) to no fewer than <see cref="MinRepetitions"/> (or <see cref="Repetitions"/>, if fewer).</summary>
     public int Repetitions { get; init; } = 7;
 
     public int MinRepetitions { get; init; } = 3;
@@ -31,13 +31,13 @@ public sealed record AttentionBenchmarkSettings
         if (Heads < 1 || HeadDim < 1 || HeadDim > 256) throw new ArgumentException($"heads ({Heads}) must be at least 1 and head dim ({HeadDim}) 1 to 256");
         if ((long)Heads * HeadDim * 3 > 1 << 20) throw new ArgumentException($"heads × head dim = {(long)Heads * HeadDim} is too wide");
         if (Threads is < 1) throw new ArgumentException($"threads {Threads} is out of range: use 1 or more");
-        if (MinRepetitions < 1 || Repetitions < MinRepetitions) throw new ArgumentException($"repetitions ({Repetitions}) must be at least the minimum ({MinRepetitions}), which must be at least 1");
+        if (Repetitions < 1 || MinRepetitions < 1) throw new ArgumentException($"Repetitions ({Repetitions}) and MinRepetitions ({MinRepetitions}) must be at least 1");
     }
 
     internal int RepetitionsFor(int length)
     {
         double scaled = Repetitions * Math.Min(1.0, 1024.0 * 1024.0 / ((double)length * length));
-        return Math.Max(MinRepetitions, (int)Math.Ceiling(scaled));
+        return Math.Max(Math.Min(MinRepetitions, Repetitions), (int)Math.Ceiling(scaled));
     }
 }
 
