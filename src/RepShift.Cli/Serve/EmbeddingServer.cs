@@ -85,7 +85,9 @@ internal sealed class EmbeddingServer
             var request = EmbeddingRequest.Parse(body, _embedder.ModelName, _embedder.Dimension, _options);
             for (int i = 0; i < request.Texts.Length; i++)
             {
-                if (!WordPieces.Any(_embedder, request.Texts[i]))
+                // The one rule for texts with nothing to embed (the tokenizer's): every such text would get the
+                // vector of a bare [CLS] [SEP], so it is a 400 naming it; an unknown word still counts ([UNK]).
+                if (!_embedder.Tokenizer.HasWordPieces(request.Texts[i]))
                     throw ApiError.BadRequest($"{request.TextName(i)} has nothing to embed: it is empty or tokenizes to no word pieces (only whitespace, control characters or characters the vocabulary drops)", "input");
             }
             var (key, plan) = request.Preset is { } p ? _presets[p] : _serverPlan;
