@@ -79,14 +79,17 @@ internal sealed class CommonOptions(bool images = false)
     {
         var plan = CompressionPlan.Load(path);
         try { plan.Validate(int.MaxValue, plan.Model ?? ""); }
-        catch (RepShiftException e)
-        {
-            string message = e.Message;
-            foreach (var (property, field) in PlanFields)
-                message = System.Text.RegularExpressions.Regex.Replace(message, $@"(?<![\w.-]){property}\b", $"\"{field}\"");
-            throw new RepShiftException($"plan file {path}: {message}", e);
-        }
+        catch (RepShiftException e) { throw PlanFileError(path, e); }
         return plan;
+    }
+
+    /// <summary>A library error about a plan read from <paramref name="path"/>, with its properties named as the file's fields.</summary>
+    private static RepShiftException PlanFileError(string path, RepShiftException e)
+    {
+        string message = e.Message;
+        foreach (var (property, field) in PlanFields)
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"(?<![\w.-]){property}\b", $"\"{field}\"");
+        return new RepShiftException($"plan file {path}: {message}", e);
     }
 
     private static readonly (string Property, string Field)[] PlanFields =
@@ -177,7 +180,7 @@ internal sealed class CommonOptions(bool images = false)
         catch (OptionException e) when (e.Property == nameof(CompressionPlan.PruneAt) && r.GetValue(PlanFile) is { } file && r.GetResult(PruneAt) is null)
         {
             // Layers can only be checked against the model: a plan file's prune_at is named as such, not as a flag.
-            throw new RepShiftException($"plan file {file}: \"prune_at\"{e.Message[nameof(CompressionPlan.PruneAt).Length..]}", e);
+            throw PlanFileError(file, e);
         }
     }
 
