@@ -75,7 +75,6 @@ internal static class SweepCommand
     {
         using var ort = new OnnxRuntimeEncoder(onnx, embedder.Compute.Threads);
         var ids = texts.Select(t => embedder.Tokenize(t).Ids).ToList();
-        var dense = embedder.WithCompression(CompressionPlan.None);
         var batches = Enumerable.Range(0, (ids.Count + 15) / 16).Select(b => ids.GetRange(16 * b, Math.Min(16, ids.Count - 16 * b))).ToList();
         double Time(Action<List<int[]>> run)
         {
@@ -84,7 +83,7 @@ internal static class SweepCommand
             return Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
         void RunOrt(List<int[]> b) => ort.Embed(b);
-        void RunDense(List<int[]> b) => dense.EmbedIds(b);
+        void RunDense(List<int[]> b) => embedder.EmbedIds(b, plan: CompressionPlan.None);
         RunOrt(batches[0]);
         RunDense(batches[0]);
         double ortSeconds = 0, denseSeconds = 0;
