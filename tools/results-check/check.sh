@@ -21,7 +21,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ./repshift verify --json > "$tmp/verify.json"   # exits 1 itself on any id difference or numeric miss
-[[ $(field "$tmp/verify.json" token_id_differences) == 0 ]] && echo "ok: verify, 0 token id differences"
+if [[ $(field "$tmp/verify.json" token_id_differences) == 0 ]]; then echo "ok: verify, 0 token id differences"
+else echo "MISMATCH: verify reports token id differences"; failed=1; fi
 
 if [[ -f $data/sick/SICK.txt && -d $data/bbc-news ]]; then
   ./repshift eval sts --data $data/sick/SICK.txt --format sick --json > "$tmp/sts.json"
