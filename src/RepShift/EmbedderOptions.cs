@@ -27,6 +27,9 @@ public sealed record EmbedderOptions
     /// <summary>GEMM kernel; <see cref="GemmKernel.Auto"/> picks AVX-512 where the CPU has it. Results are the same with either.</summary>
     public GemmKernel Kernel { get; init; } = GemmKernel.Auto;
 
+    /// <summary>Number format of the linear layers; <see cref="Kernels.Precision.Int8"/> trades a little accuracy for speed and memory.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
     /// <summary>When given, the encoder adds its stage timings to it.</summary>
     public EncoderProfile? Profile { get; init; }
 
@@ -42,6 +45,7 @@ public sealed record EmbedderOptions
         if (BatchTokens < 1) throw new OptionException(nameof(BatchTokens), $"BatchTokens must be ≥ 1 (e.g. 8192), not {BatchTokens}");
         if (Threads < 0) throw new OptionException(nameof(Threads), $"Threads must be ≥ 0 (0: one per logical core), not {Threads}");
         if (!Enum.IsDefined(Kernel)) throw new OptionException(nameof(Kernel), $"Kernel must be Auto, Avx2 or Avx512, not {Kernel}");
+        if (!Enum.IsDefined(Precision)) throw new OptionException(nameof(Precision), $"Precision must be Fp32 or Int8, not {Precision}");
         if (Kernel == GemmKernel.Avx512 && !ComputeContext.Avx512Available) throw new OptionException(nameof(Kernel), "Kernel Avx512 needs AVX-512F, which this CPU (or runtime) lacks; use Auto or Avx2");
     }
 }
