@@ -173,10 +173,16 @@ internal sealed class CommonOptions(bool images = false)
     }
 
     /// <summary>Loads the model into an embedder with its own compute context (--threads); the caller disposes it.</summary>
-    public TextEmbedder CreateEmbedder(ParseResult r)
+    public TextEmbedder CreateEmbedder(ParseResult r) => CreateEmbedder(r, r.GetValue(Model), null);
+
+    /// <summary>
+    /// Loads <paramref name="model"/> (one of serve's several --model) with the other options; on <paramref name="compute"/>
+    /// when given (several models sharing one worker pool: the caller disposes it after them), else on a context of its own.
+    /// </summary>
+    public TextEmbedder CreateEmbedder(ParseResult r, string? model, ComputeContext? compute)
     {
         var options = EmbedderOptions(r);
-        try { return TextEmbedder.Load(r.GetValue(Model), options); }
+        try { return compute is null ? TextEmbedder.Load(model, options) : new TextEmbedder(Loading.ModelLoader.Load(model), options, compute); }
         catch (OptionException e) when (e.Property == nameof(CompressionPlan.PruneAt) && r.GetValue(PlanFile) is { } file && r.GetResult(PruneAt) is null)
         {
             // Layers can only be checked against the model: a plan file's prune_at is named as such, not as a flag.

@@ -16,7 +16,17 @@ public sealed class TextEmbedder : IDisposable
 {
     private readonly bool _ownsCompute;
 
-    public TextEmbedder(ModelBundle model, EmbedderOptions? options = null)
+    public TextEmbedder(ModelBundle model, EmbedderOptions? options = null) : this(model, options, null)
+    {
+    }
+
+    /// <summary>
+    /// An embedder on a caller's <paramref name="compute"/> (its threads and kernel; <see cref="EmbedderOptions.Threads"/>,
+    /// <see cref="EmbedderOptions.Kernel"/> and <see cref="EmbedderOptions.Profile"/> are then not used), so several models
+    /// share one worker pool: concurrent calls queue on it. The caller keeps ownership of the context and disposes it
+    /// after every embedder on it.
+    /// </summary>
+    public TextEmbedder(ModelBundle model, EmbedderOptions? options, ComputeContext? compute)
     {
         Options = options ?? new EmbedderOptions();
         Options.Validate(model.Weights.Config.MaxPositions);
@@ -26,14 +36,14 @@ public sealed class TextEmbedder : IDisposable
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
         if (Options.Precision != Precision.Fp32) throw new NotSupportedException("Precision.Int8 is not implemented yet"); // interim, until the int8 GEMM lands (issue 16)
-        var compute = new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
+        _ownsCompute = compute is null;
+        compute ??= new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
         try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name); }
         catch
         {
-            compute.Dispose();
+            if (_ownsCompute) compute.Dispose();
             throw;
         }
-        _ownsCompute = true;
     }
 
     private TextEmbedder(TextEmbedder other, EmbedderOptions options)

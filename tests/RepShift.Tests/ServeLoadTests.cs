@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RepShift.Cli.Benchmarks;
 using RepShift.Cli.Serve;
@@ -38,6 +39,84 @@ public class ServeLoadTests
         var refused = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
         Assert.Equal("invalid_request_error", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task StoppingUnderLoadAnswersEveryRequestItReceived()
+    {
+        // The worker can be held, so that at the moment of the stop requests are certainly queued behind it.
+        using var held = new ManualResetEventSlim(true);
+        using var entered = new ManualResetEventSlim();
+        bool hold = false;
+        var app = EmbeddingServer.Create(Embedder.Value, new ServeOptions(), b =>
+        {
+            b.Logging.ClearProviders();
+            b.WebHost.UseUrls("http://127.0.0.1:0");
+        }, (texts, plan, _) =>
+        {
+            if (Volatile.Read(ref hold))
+            {
+                entered.Set();
+                held.Wait(TimeSpan.FromSeconds(60));
+            }
+            return Embedder.Value.Embed(texts, plan: plan);
+        });
+        await app.StartAsync();
+        var url = new Uri(new Uri(app.Urls.First()), "/v1/embeddings");
+        var registry = app.Services.GetRequiredService<ModelRegistry>();
+        var batcher = registry.Loaded[0].Batcher;
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16, UseProxy = false });
+        int answered = 0, ok = 0, refusedAtStop = 0, failures = 0;
+        var stopped = new TaskCompletionSource();
+        var clients = Enumerable.Range(0, 16).Select(c => Task.Run(async () =>
+        {
+            for (int i = 0; !stopped.Task.IsCompleted; i++)
+            {
+                string text = $"client {c} sentence {i} about cats";
+                HttpResponseMessage response;
+                string body;
+                try
+                {
+                    response = await http.PostAsync(url, new StringContent(JsonSerializer.Serialize(new { input = text }), Encoding.UTF8, "application/json"));
+                    body = await response.Content.ReadAsStringAsync();
+                }
+                catch (HttpRequestException)
+                {
+                    // No connection (the listener has closed) or one closed before the request was read: the server counts
+                    // what it received, so a request it dropped shows as a difference below.
+                    await Task.Delay(5);
+                    continue;
+                }
+                var json = JsonDocument.Parse(body).RootElement;
+                if (response.StatusCode == HttpStatusCode.OK && json.GetProperty("data")[0].GetProperty("embedding").GetArrayLength() == Embedder.Value.Dimension)
+                    Interlocked.Increment(ref ok);
+                else if (response.StatusCode == HttpStatusCode.ServiceUnavailable && json.GetProperty("error").GetProperty("code").GetString() == "shutting_down")
+                    Interlocked.Increment(ref refusedAtStop);
+                else Interlocked.Increment(ref failures);
+                Interlocked.Increment(ref answered);
+            }
+        })).ToArray();
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref answered) >= 200, TimeSpan.FromSeconds(120)), "the load ran");
+        held.Reset();
+        Volatile.Write(ref hold, true);
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(60)));
+        Assert.True(SpinWait.SpinUntil(() => batcher.Queued >= 4, TimeSpan.FromSeconds(60)), "requests queued behind the held batch");
+        int okBeforeStop = Volatile.Read(ref ok);
+        int queuedAtStop = batcher.Queued;
+        var stopping = app.StopAsync();
+        Assert.True(SpinWait.SpinUntil(() => batcher.Stopping, TimeSpan.FromSeconds(60)));
+        held.Set();
+        await stopping;
+        stopped.SetResult();
+        await Task.WhenAll(clients);
+        var (received, handled) = EmbeddingServer.Counts(app);
+        await app.DisposeAsync();
+
+        Assert.Equal(0, failures);
+        // Everything the server received got a whole JSON answer, and those queued at the stop were embedded, not refused.
+        Assert.Equal(received, handled);
+        Assert.Equal(received, answered);
+        Assert.True(ok - okBeforeStop >= queuedAtStop, $"{ok - okBeforeStop} answered 200 after the stop, {queuedAtStop} were queued");
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public class ServerErrorTests
         var running = PostAsync(client, "{\"input\": \"the cat\"}");
         Assert.True(entered.Wait(TimeSpan.FromSeconds(60)));
         var queued = PostAsync(client, "{\"input\": \"the dog\"}");
-        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        var batcher = app.Services.GetRequiredService<ModelRegistry>().Loaded[0].Batcher;
         Assert.True(SpinWait.SpinUntil(() => batcher.Queued == 1, TimeSpan.FromSeconds(30)));
         var stopping = app.StopAsync();
         // The worker is still held: both answers come from the deadline, not from the encoder.

@@ -166,7 +166,7 @@ public class ServerTests
         var first = PostAsync(client, "{\"input\": \"first\"}");
         gate.WaitUntilEntered();
         var queued = new[] { PostAsync(client, "{\"input\": \"second\"}"), PostAsync(client, "{\"input\": \"third\"}") };
-        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        var batcher = app.Services.GetRequiredService<ModelRegistry>().Loaded[0].Batcher;
         SpinWait.SpinUntil(() => batcher.Queued == 2, TimeSpan.FromSeconds(30));
         var refused = await PostAsync(client, "{\"input\": \"fourth\"}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
@@ -188,7 +188,7 @@ public class ServerTests
         await using var _ = app;
         var first = PostAsync(client, "{\"input\": \"held\"}");
         gate.WaitUntilEntered();
-        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        var batcher = app.Services.GetRequiredService<ModelRegistry>().Loaded[0].Batcher;
         var serverDefault = PostAsync(client, "{\"input\": \"server default\"}");
         var dense = PostAsync(client, "{\"input\": \"explicitly dense\", \"repshift_preset\": \"none\"}");
         var balanced = PostAsync(client, JsonSerializer.Serialize(new { input = LongText, repshift_preset = "balanced" }));
@@ -210,7 +210,7 @@ public class ServerTests
         var running = PostAsync(client, "{\"input\": \"running\"}");
         gate.WaitUntilEntered();
         var waiting = PostAsync(client, "{\"input\": \"waiting\"}");
-        var batcher = app.Services.GetRequiredService<MicroBatcher>();
+        var batcher = app.Services.GetRequiredService<ModelRegistry>().Loaded[0].Batcher;
         SpinWait.SpinUntil(() => batcher.Queued == 1, TimeSpan.FromSeconds(30));
         var stopping = Task.Run(async () =>
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RepShift.Cli.Serve;
@@ -49,41 +50,83 @@ internal static class ServeCommand
             Description = "Seconds that queued requests may still run after Ctrl+C or SIGTERM; those left are answered 503",
             DefaultValueFactory = _ => new ServeOptions().ShutdownTimeout.TotalSeconds,
         };
-        var command = new Command("serve", """
+        var models = new Option<string[]>("--model")
+        {
+            Description = "Model to serve: 'all-MiniLM-L6-v2' (embedded, default), a Hugging Face model folder, or an .onnx file with vocab.txt "
+                + "beside it; repeat to serve several from one process (one engine each, one shared worker pool of --threads): a request's 'model' picks one",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = $"Require 'Authorization: Bearer KEY' on every request but /health/* and /metrics (401 invalid_api_key without it); "
+                + $"default: the {ApiKey.EnvironmentVariable} environment variable, which keeps the key out of the process list",
+        };
+        var metricsAuth = new Option<bool>("--metrics-auth") { Description = "With an API key, /metrics needs the key too (by default it stays open, like /health/*)" };
+        var command = new Command("serve", $$$"""
             Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
-            optional "model" (must be this server's model), "encoding_format" (float or base64: little-endian float32),
-            "repshift_preset" (none, balanced, fast; default: the server's --preset). GET /health, GET /v1/models.
-            Concurrent requests are gathered into encoder batches of up to --batch texts (--no-batching: one per request).
+            "model" (one of the served models; may be left out when only one is served), "encoding_format" (float or
+            base64: little-endian float32), "repshift_preset" (none, balanced, fast; default: the server's --preset).
+            GET /v1/models lists the served models.
+            Operations: GET /health/live (200 while the process runs), GET /health/ready (200 once every model is loaded
+            and has embedded a probe text; 503 while loading and from the start of shutdown), GET /metrics (Prometheus:
+            requests by model and status code, texts, tokens, batch sizes, queue depth, latency), GET /health (a summary).
+            --api-key (or {{{ApiKey.EnvironmentVariable}}}) makes every other request need 'Authorization: Bearer KEY'.
+            The server listens first, then loads its models (a model that fails to load stops it, exit 2).
+            Concurrent requests for one model are gathered into encoder batches of up to --batch texts (--no-batching: one per request).
             Errors are OpenAI-shaped JSON: {"error": {"message", "type", "param", "code"}}.
-            Ctrl+C or SIGTERM stops taking requests (503), runs those queued for up to --shutdown-timeout seconds
-            and answers the rest 503.
+            Ctrl+C or SIGTERM: readiness turns 503, the listener closes, requests already received run for up to
+            --shutdown-timeout seconds (the rest are answered 503), then the process exits.
             Example: repshift serve --port 8080 --preset balanced
+                     repshift serve --model all-MiniLM-L6-v2 --model ./my-bert-folder --api-key "$KEY"
                      curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' -d '{"input":"hello"}'
             """);
         command.Options.Add(host);
         command.Options.Add(port);
         command.Options.Add(shutdownTimeout);
+        command.Options.Add(apiKey);
+        command.Options.Add(metricsAuth);
         server.AddTo(command);
         common.AddTo(command);
+        // serve takes --model several times: its own option replaces the single one every other command has.
+        command.Options.Remove(common.Model);
+        command.Options.Insert(0, models);
         command.SetAction(r =>
         {
             int p = r.GetValue(port);
             if (p is < 0 or > 65535) throw new RepShiftException($"--port {p} is out of range: use 0 to 65535");
             double drain = r.GetValue(shutdownTimeout);
             if (!(drain is >= 0 and <= 3600)) throw new RepShiftException($"--shutdown-timeout {drain} is out of range: use 0 to 3600 seconds");
-            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain) };
-            var embedder = common.CreateEmbedder(r);
+            string[] names = r.GetValue(models) is { Length: > 0 } given ? given : [Loading.ModelLoader.DefaultModelName];
+            string? key = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable(ApiKey.EnvironmentVariable) is { Length: > 0 } env ? env : null);
+            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain), ApiKey = key, MetricsAuth = r.GetValue(metricsAuth) };
+            options.Validate();
+            // Every flag is checked before the port is taken; the models load once it is.
+            _ = common.EmbedderOptions(r);
+            var compute = names.Length > 1 ? common.CreateCompute(r) : null;
+            var sources = names.Select(n => new ModelRegistry.Source(n, () => common.CreateEmbedder(r, n, compute))).ToList();
             string url = $"http://{Authority(r.GetValue(host)!, p)}";
-            var app = EmbeddingServer.Create(embedder, options, b =>
+            var app = EmbeddingServer.Create(sources, options, b =>
             {
                 b.WebHost.UseUrls(url);
                 // The host would log a failed bind with its stack trace; the catch below says it in one line.
                 b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
-            });
+            }, shared: compute);
+            var registry = app.Services.GetRequiredService<ModelRegistry>();
+            var metrics = app.Services.GetRequiredService<ServeMetrics>();
+            long stoppingAt = 0;
             app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
-                $"serving {embedder.ModelName} on {string.Join(", ", app.Urls)} ({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}); Ctrl+C stops"));
-            app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine(
-                $"stopping: new requests get 503; running those queued for up to {drain} s, then answering the rest 503"));
+                $"listening on {string.Join(", ", app.Urls)}; loading {string.Join(", ", names)} (GET /health/ready answers 200 once ready)"));
+            registry.OnReady = () => Console.Error.WriteLine(
+                $"serving {string.Join(", ", registry.Loaded.Select(m => m.Name))} on {string.Join(", ", app.Urls)} "
+                + $"({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}"
+                + $"{(names.Length > 1 ? $", {names.Length} models on one pool of {compute!.Threads} threads" : "")}; "
+                + $"{(key is null ? "no API key" : "API key required")}); Ctrl+C stops");
+            app.Lifetime.ApplicationStopping.Register(() =>
+            {
+                stoppingAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (registry.State != ServerState.Failed)
+                    Console.Error.WriteLine($"stopping: not ready, listener closed; running the requests received for up to {drain} s, then answering the rest 503");
+            });
             try
             {
                 app.StartAsync().GetAwaiter().GetResult();
@@ -96,6 +139,10 @@ internal static class ServeCommand
             }
             app.WaitForShutdownAsync().GetAwaiter().GetResult();
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (registry.LoadError is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            var (received, answered) = metrics.Counts;
+            Console.Error.WriteLine($"stopped {(stoppingAt == 0 ? "" : $"{System.Diagnostics.Stopwatch.GetElapsedTime(stoppingAt).TotalSeconds:F2} s after the signal")}: "
+                + $"{answered} of {received} embeddings requests received were answered");
             return 0;
         });
         return command;

@@ -22,7 +22,7 @@ internal sealed class ApiError(int status, string message, string type = "invali
     /// </summary>
     public static ApiError ForStatus(int status, HttpRequest request, string? allow = null) => status switch
     {
-        StatusCodes.Status404NotFound => new(status, $"Invalid URL ({request.Method} {request.Path}): this server answers POST /v1/embeddings, GET /v1/models and GET /health", code: "not_found"),
+        StatusCodes.Status404NotFound => new(status, $"Invalid URL ({request.Method} {request.Path}): this server answers POST /v1/embeddings, GET /v1/models, GET /health, /health/live, /health/ready and /metrics", code: "not_found"),
         StatusCodes.Status405MethodNotAllowed => new(status, $"method {request.Method} is not allowed on {request.Path}: use {allow ?? "another method"}", code: "method_not_allowed"),
         StatusCodes.Status408RequestTimeout => new(status, "the request body did not arrive in time", code: "timeout"),
         StatusCodes.Status413PayloadTooLarge => new(status, "the request body is larger than this server's limit"),
@@ -38,6 +38,7 @@ internal sealed class ApiError(int status, string message, string type = "invali
         response.StatusCode = Status;
         response.ContentType = "application/json";
         if (Status == StatusCodes.Status503ServiceUnavailable) response.Headers.RetryAfter = "1";
+        if (Status == StatusCodes.Status401Unauthorized) response.Headers.WWWAuthenticate = "Bearer";
         // Relaxed escaping: messages quote user input ('model'), and \u0027 would make them hard to read.
         await using var json = new Utf8JsonWriter(response.Body, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         json.WriteStartObject();

@@ -2,18 +2,17 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using Microsoft.AspNetCore.Http;
 
 namespace RepShift.Cli.Serve;
 
 /// <summary>
 /// A parsed and checked <c>POST /v1/embeddings</c> body (OpenAI's shape plus <c>repshift_preset</c>). Every
 /// problem is an <see cref="ApiError"/> naming the field: 400 for malformed or invalid fields (invalid UTF-8, a
-/// lone surrogate escape, a wrongly typed value), 404 for another model, 413 for more texts or characters than
+/// lone surrogate escape, a wrongly typed value), 404 for a model not served, 413 for more texts or characters than
 /// the server's limits. Optional fields given as JSON null count as left out; unknown fields (OpenAI's "user")
 /// are ignored.
 /// </summary>
-internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Preset, bool OneString)
+internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Preset, bool OneString, ServedModel Model)
 {
     public const string PresetField = "repshift_preset";
 
@@ -22,7 +21,11 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
 
     private static readonly JsonDocumentOptions JsonOptions = new() { AllowDuplicateProperties = false };
 
-    public static EmbeddingRequest Parse(ReadOnlyMemory<byte> body, string modelName, int dimensions, ServeOptions limits)
+    /// <summary>
+    /// Parses and checks <paramref name="body"/>; <paramref name="resolve"/> turns the request's <c>model</c> (null when left
+    /// out) into the served model, or throws the <see cref="ApiError"/> to answer (<see cref="ModelRegistry.Find"/>).
+    /// </summary>
+    public static EmbeddingRequest Parse(ReadOnlyMemory<byte> body, Func<string?, ServedModel> resolve, ServeOptions limits)
     {
         if (InvalidUtf8At(body.Span) is int at)
             throw ApiError.BadRequest($"the request body is not valid UTF-8 (byte {at}): send JSON encoded as UTF-8");
@@ -41,13 +44,9 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
             if (root.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("the request body must be a JSON object with an 'input' field");
             if (!root.TryGetProperty("input", out var input)) throw ApiError.BadRequest("'input' is missing: give a string or an array of strings", "input");
             var texts = ReadTexts(input, limits);
-            if (Optional(root, "model") is { } model)
-            {
-                string name = String(model, "'model'", "model");
-                if (!name.Equals(modelName, StringComparison.OrdinalIgnoreCase) && !name.Equals(ModelPrefix + modelName, StringComparison.OrdinalIgnoreCase))
-                    throw new ApiError(StatusCodes.Status404NotFound, $"model '{name}' is not served here: this server runs {modelName} (also accepted as {ModelPrefix}{modelName}, or leave 'model' out)",
-                        param: "model", code: "model_not_found");
-            }
+            var model = resolve(Optional(root, "model") is { } m ? String(m, "'model'", "model") : null);
+            string modelName = model.Name;
+            int dimensions = model.Dimension;
             bool base64 = false;
             if (Optional(root, "encoding_format") is { } format)
             {
@@ -72,7 +71,7 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
                 if (!Compression.Presets.Names.Contains(preset))
                     throw ApiError.BadRequest($"'{PresetField}' must be one of {string.Join(", ", Compression.Presets.Names)}", PresetField);
             }
-            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String);
+            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String, model);
         }
     }
 

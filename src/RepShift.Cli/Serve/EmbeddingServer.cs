@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,14 +10,16 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
-using RepShift.Compression;
+using Prometheus;
 
 namespace RepShift.Cli.Serve;
 
 /// <summary>
-/// The HTTP layer of <c>repshift serve</c>: OpenAI-compatible <c>POST /v1/embeddings</c>, <c>GET /v1/models</c>
-/// and <c>GET /health</c> over a <see cref="MicroBatcher"/>. It only parses, queues and writes; batching and
-/// the encoder live elsewhere. Every error is an OpenAI-shaped JSON body (<see cref="ApiError"/>, <see cref="ErrorPages"/>).
+/// The HTTP layer of <c>repshift serve</c>: OpenAI-compatible <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>
+/// over a <see cref="ModelRegistry"/> (one engine and <see cref="MicroBatcher"/> per model; the request's <c>model</c>
+/// picks one), operations endpoints (<c>/health/live</c>, <c>/health/ready</c>, <c>/metrics</c>, and <c>/health</c> as
+/// before), the optional API key. It only parses, queues and writes; batching and the encoder live elsewhere. Every
+/// error is an OpenAI-shaped JSON body (<see cref="ApiError"/>, <see cref="ErrorPages"/>).
 /// </summary>
 internal sealed class EmbeddingServer
 {
@@ -26,55 +31,159 @@ internal sealed class EmbeddingServer
     /// </summary>
     public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
 
-    private readonly TextEmbedder _embedder;
-    private readonly ServeOptions _options;
-    private readonly MicroBatcher _batcher;
-    private readonly Dictionary<string, (string Key, CompressionPlan Plan)> _presets;
-    private readonly (string Key, CompressionPlan Plan) _serverPlan;
+    private const string EmbeddingsPath = "/v1/embeddings";
 
-    private EmbeddingServer(TextEmbedder embedder, ServeOptions options, MicroBatcher batcher)
+    // HttpContext.Items key: the served model a request resolved to, for the metrics' label.
+    private static readonly object ModelItem = new();
+
+    private readonly ModelRegistry _models;
+    private readonly ServeOptions _options;
+    private readonly ServeMetrics _metrics;
+
+    private EmbeddingServer(ModelRegistry models, ServeOptions options, ServeMetrics metrics)
     {
-        _embedder = embedder;
+        _models = models;
         _options = options;
-        _batcher = batcher;
-        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n)));
-        foreach (var (_, plan) in _presets.Values) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
-        _serverPlan = Keyed(embedder.Options.Compression);
+        _metrics = metrics;
     }
 
     /// <summary>
-    /// A web application serving <paramref name="embedder"/> (its compression plan is the server's default).
-    /// <paramref name="configure"/> picks the server (Kestrel addresses, or a test server) before it is built;
-    /// <paramref name="embed"/> replaces the encoder call, for tests that must hold the worker.
+    /// A web application serving <paramref name="embedder"/>, already loaded (its compression plan is the server's
+    /// default): it is verified before this returns, so the server is ready as soon as it starts. The caller keeps
+    /// and disposes the engine. <paramref name="configure"/> picks the server (Kestrel addresses, or a test server)
+    /// before it is built; <paramref name="embed"/> replaces the encoder call, for tests that must hold the worker.
     /// </summary>
     public static WebApplication Create(TextEmbedder embedder, ServeOptions options, Action<WebApplicationBuilder>? configure = null, MicroBatcher.EmbedFunction? embed = null)
     {
+        var app = Create([new ModelRegistry.Source(embedder.ModelName, () => embedder, Owned: false)], options, configure, embed is null ? null : _ => embed);
+        var registry = app.Services.GetRequiredService<ModelRegistry>();
+        registry.StartLoading().GetAwaiter().GetResult();
+        if (registry.LoadError is { } error)
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            ExceptionDispatchInfo.Throw(error);
+        }
+        return app;
+    }
+
+    /// <summary>
+    /// A web application serving <paramref name="models"/>, loaded one after the other once the server has started
+    /// (readiness reports it; a failure stops the application and is in <see cref="ModelRegistry.LoadError"/>).
+    /// <paramref name="embed"/> replaces each model's encoder call (tests); <paramref name="shared"/> (the compute
+    /// context the models share) is disposed after them.
+    /// </summary>
+    public static WebApplication Create(IReadOnlyList<ModelRegistry.Source> models, ServeOptions options, Action<WebApplicationBuilder>? configure = null,
+        Func<TextEmbedder, MicroBatcher.EmbedFunction>? embed = null, IDisposable? shared = null)
+    {
         options.Validate();
+        var metrics = new ServeMetrics();
+        var registry = new ModelRegistry(models, options, embed, (model, texts) => metrics.BatchTexts.WithLabels(model).Observe(texts), shared);
+        metrics.Watch(registry);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => ErrorPages.ConfigureKestrel(k, options));
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + ShutdownGrace);
         // Disposed by the host after the server has stopped, so requests in flight at shutdown still get answers.
-        builder.Services.AddSingleton(new MicroBatcher(embed ?? ((texts, plan, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan)), options));
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton(metrics);
         configure?.Invoke(builder);
         var app = builder.Build();
-        var batcher = app.Services.GetRequiredService<MicroBatcher>();
-        // Before Kestrel stops: from here new requests get 503 and the queue drains until the deadline.
-        app.Lifetime.ApplicationStopping.Register(() => batcher.BeginShutdown(options.ShutdownTimeout));
-        var server = new EmbeddingServer(embedder, options, batcher);
+        var server = new EmbeddingServer(registry, options, metrics);
+        // Loading starts once the server listens, so readiness can be watched from outside while it runs.
+        app.Lifetime.ApplicationStarted.Register(() => registry.StartLoading());
+        // Before Kestrel stops: from here readiness is false, new requests get 503 and the queues drain until the deadline.
+        app.Lifetime.ApplicationStopping.Register(() => registry.BeginShutdown(options.ShutdownTimeout));
+        registry.OnFailed = _ =>
+        {
+            if (app.Lifetime.ApplicationStarted.IsCancellationRequested) app.Lifetime.StopApplication();
+        };
+        app.Use(server.CountAsync);
         ErrorPages.Use(app);
-        app.MapPost("/v1/embeddings", server.EmbeddingsAsync);
+        if (options.ApiKey is { } key)
+        {
+            var apiKey = new ApiKey(key);
+            app.Use(async (context, next) =>
+            {
+                if (ApiKey.Guards(context.Request.Path, options.MetricsAuth) && apiKey.Check(context.Request) is { } refusal)
+                {
+                    await refusal.WriteAsync(context.Response);
+                    return;
+                }
+                await next(context);
+            });
+        }
+        app.MapPost(EmbeddingsPath, server.EmbeddingsAsync);
         app.MapMethods("/v1/models", [HttpMethods.Get, HttpMethods.Head], server.Models);
         app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], server.Health);
+        app.MapMethods("/health/live", [HttpMethods.Get, HttpMethods.Head], () => Results.Json(new { status = "live" }));
+        app.MapMethods("/health/ready", [HttpMethods.Get, HttpMethods.Head], server.Ready);
+        app.MapMetrics("/metrics", metrics.Registry);
         return app;
     }
 
-    /// <summary>Requests batch together when their plans act alike: any dense plan, or equal settings.</summary>
-    private static (string Key, CompressionPlan Plan) Keyed(CompressionPlan plan) => (plan.IsDense ? "dense" : (plan with { Model = null }).ToJson(), plan);
+    /// <summary>Embeddings requests the server of <paramref name="app"/> has received and answered (or seen cancelled by their client).</summary>
+    public static (long Received, long Answered) Counts(WebApplication app) => app.Services.GetRequiredService<ServeMetrics>().Counts;
 
-    private IResult Health() => Results.Json(new { status = "ok", model = _embedder.ModelName, dimensions = _embedder.Dimension, queued = _batcher.Queued });
+    /// <summary>Counts every embeddings request (status code, model, latency) and what was received and answered.</summary>
+    private async Task CountAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!context.Request.Path.Equals(EmbeddingsPath, StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
+        }
+        _metrics.Received();
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            string model = context.Items[ModelItem] as string ?? ServeMetrics.NoModel;
+            string code = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted
+                ? "cancelled"
+                : context.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
+            _metrics.Requests.WithLabels(model, code).Inc();
+            _metrics.Latency.WithLabels(model).Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            _metrics.Answered();
+        }
+    }
 
-    private IResult Models() => Results.Json(new { @object = "list", data = new[] { new { id = _embedder.ModelName, @object = "model", owned_by = "repshift" } } });
+    private IResult Health()
+    {
+        var models = _models.Loaded;
+        return Results.Json(new
+        {
+            status = "ok",
+            state = StateName(_models.State),
+            model = models.Count > 0 ? models[0].Name : null,
+            dimensions = models.Count > 0 ? models[0].Dimension : (int?)null,
+            queued = models.Sum(m => m.Batcher.Queued),
+            models = models.Select(m => new { id = m.Name, dimensions = m.Dimension, queued = m.Batcher.Queued }),
+        });
+    }
+
+    /// <summary>200 once every model is loaded and verified, 503 before that and from the start of shutdown.</summary>
+    private IResult Ready()
+    {
+        var state = _models.State;
+        return Results.Json(new
+        {
+            status = StateName(state),
+            models = _models.Loaded.Select(m => m.Name),
+            expected = _models.Count,
+            error = _models.LoadError?.Message,
+        }, statusCode: state == ServerState.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static string StateName(ServerState state) => state.ToString().ToLowerInvariant();
+
+    private IResult Models() => Results.Json(new
+    {
+        @object = "list",
+        data = _models.Loaded.Select(m => new { id = m.Name, @object = "model", owned_by = "repshift" }),
+    });
 
     private async Task EmbeddingsAsync(HttpContext context)
     {
@@ -82,17 +191,23 @@ internal sealed class EmbeddingServer
         {
             CheckContentType(context.Request);
             var body = await ReadBodyAsync(context.Request, context.RequestAborted);
-            var request = EmbeddingRequest.Parse(body, _embedder.ModelName, _embedder.Dimension, _options);
+            var request = EmbeddingRequest.Parse(body, requested =>
+            {
+                var found = _models.Find(requested);
+                context.Items[ModelItem] = found.Name;
+                return found;
+            }, _options);
+            var model = request.Model;
             for (int i = 0; i < request.Texts.Length; i++)
             {
                 // The one rule for texts with nothing to embed (the tokenizer's): every such text would get the
                 // vector of a bare [CLS] [SEP], so it is a 400 naming it; an unknown word still counts ([UNK]).
-                if (!_embedder.Tokenizer.HasWordPieces(request.Texts[i]))
+                if (!model.Embedder.Tokenizer.HasWordPieces(request.Texts[i]))
                     throw ApiError.BadRequest($"{request.TextName(i)} has nothing to embed: it is empty or tokenizes to no word pieces (only whitespace, control characters or characters the vocabulary drops)", "input");
             }
-            var (key, plan) = request.Preset is { } p ? _presets[p] : _serverPlan;
-            var work = _batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
-                ?? throw (_batcher.Stopping
+            var (key, plan) = model.Plan(request.Preset);
+            var work = model.Batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
+                ?? throw (model.Batcher.Stopping
                     ? ApiError.Unavailable("the server is shutting down: retry on another instance or after it restarts", "shutting_down")
                     : ApiError.Unavailable("the server is busy: its queue is full; retry shortly", "queue_full"));
             BatchedEmbeddings result;
@@ -108,6 +223,8 @@ internal sealed class EmbeddingServer
             {
                 throw ApiError.Unavailable(e.Message, "shutting_down");
             }
+            _metrics.Texts.WithLabels(model.Name).Inc(result.Vectors.Length);
+            _metrics.Tokens.WithLabels(model.Name).Inc(result.TotalTokens);
             await WriteAsync(context.Response, request, result);
         }
         catch (ApiError e)
@@ -165,11 +282,11 @@ internal sealed class EmbeddingServer
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, BatchedEmbeddings result)
+    private static async Task WriteAsync(HttpResponse response, EmbeddingRequest request, BatchedEmbeddings result)
     {
         response.ContentType = "application/json";
         // Texts in the encoder batch this request ran in: shows micro-batching at work (bench serve averages it).
-        response.Headers[BatchHeader] = result.BatchTexts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers[BatchHeader] = result.BatchTexts.ToString(CultureInfo.InvariantCulture);
         await using var json = new Utf8JsonWriter(response.Body);
         json.WriteStartObject();
         json.WriteString("object", "list");
@@ -189,7 +306,7 @@ internal sealed class EmbeddingServer
             json.WriteEndObject();
         }
         json.WriteEndArray();
-        json.WriteString("model", _embedder.ModelName);
+        json.WriteString("model", request.Model.Name);
         json.WriteStartObject("usage");
         json.WriteNumber("prompt_tokens", result.TotalTokens);
         json.WriteNumber("total_tokens", result.TotalTokens);

@@ -38,6 +38,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
     }
 
     private readonly EmbedFunction _embed;
+    private readonly Action<int>? _batchRan;
     private readonly ServeOptions _options;
     private readonly Channel<Job> _queue;
     // Taken from the queue but not yet run: requests of another plan wait here for a batch of their own.
@@ -53,10 +54,12 @@ internal sealed class MicroBatcher : IAsyncDisposable
     private readonly CancellationToken _deadlineToken;
     private volatile bool _stopping;
 
-    public MicroBatcher(EmbedFunction embed, ServeOptions options)
+    /// <param name="batchRan">Told the text count of each encoder batch that ran (metrics).</param>
+    public MicroBatcher(EmbedFunction embed, ServeOptions options, Action<int>? batchRan = null)
     {
         options.Validate();
         _embed = embed;
+        _batchRan = batchRan;
         _options = options;
         _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _deadlineToken = _deadline.Token;
@@ -233,6 +236,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
         {
             _deadlineToken.ThrowIfCancellationRequested();
             result = _embed(texts, batch[0].Plan, _deadlineToken);
+            _batchRan?.Invoke(texts.Count);
         }
         catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
         {

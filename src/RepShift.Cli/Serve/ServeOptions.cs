@@ -30,8 +30,16 @@ internal sealed record ServeOptions
     /// <summary>At shutdown, how long queued requests may still run; those left are answered 503.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When set, every request but <c>/health/*</c> (and <c>/metrics</c>, unless <see cref="MetricsAuth"/>) needs <c>Authorization: Bearer</c> this key.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>With <see cref="ApiKey"/>: <c>/metrics</c> needs the key too.</summary>
+    public bool MetricsAuth { get; init; }
+
     public void Validate()
     {
+        if (ApiKey is not null) _ = new ApiKey(ApiKey);
+        if (MetricsAuth && ApiKey is null) throw new RepShiftException("--metrics-auth needs an API key: give --api-key or set " + Serve.ApiKey.EnvironmentVariable);
         if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > TimeSpan.FromHours(1)) throw new RepShiftException($"--shutdown-timeout {ShutdownTimeout.TotalSeconds} is out of range: use 0 to 3600 seconds");
         if (BodyTimeout <= TimeSpan.Zero || BodyTimeout > TimeSpan.FromHours(1)) throw new RepShiftException($"body timeout {BodyTimeout.TotalSeconds} s is out of range: use more than 0");
         if (MaxDelay < TimeSpan.Zero) throw new RepShiftException($"--max-delay-ms {MaxDelay.TotalMilliseconds} is out of range: use 0 or more");
