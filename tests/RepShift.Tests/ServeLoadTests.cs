@@ -48,7 +48,8 @@ public class ServeLoadTests
         using var held = new ManualResetEventSlim(true);
         using var entered = new ManualResetEventSlim();
         bool hold = false;
-        var app = EmbeddingServer.Create(Embedder.Value, new ServeOptions(), b =>
+        // Batches of at most 4 texts: with 16 clients, the held batch cannot take every request in flight.
+        var app = EmbeddingServer.Create(Embedder.Value, new ServeOptions { MaxBatchTexts = 4 }, b =>
         {
             b.Logging.ClearProviders();
             b.WebHost.UseUrls("http://127.0.0.1:0");

@@ -104,7 +104,11 @@ internal static class ServeCommand
             _ = common.EmbedderOptions(r);
             var compute = names.Length > 1 ? common.CreateCompute(r) : null;
             var sources = names.Select(n => new ModelRegistry.Source(n, () => common.CreateEmbedder(r, n, compute))).ToList();
-            string url = $"http://{Authority(r.GetValue(host)!, p)}";
+            string hostName = r.GetValue(host)!;
+            // Checked before the models load: Kestrel would only find a bad address when it binds.
+            if (Uri.CheckHostName(hostName.StartsWith('[') && hostName.EndsWith(']') ? hostName[1..^1] : hostName) == UriHostNameType.Unknown)
+                throw new RepShiftException($"--host '{hostName}' is not a host name or IP address: use e.g. 127.0.0.1, 0.0.0.0, ::1 or localhost");
+            string url = $"http://{Authority(hostName, p)}";
             var app = EmbeddingServer.Create(sources, options, b =>
             {
                 b.WebHost.UseUrls(url);

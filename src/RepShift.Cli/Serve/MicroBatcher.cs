@@ -236,7 +236,6 @@ internal sealed class MicroBatcher : IAsyncDisposable
         {
             _deadlineToken.ThrowIfCancellationRequested();
             result = _embed(texts, batch[0].Plan, _deadlineToken);
-            _batchRan?.Invoke(texts.Count);
         }
         catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
         {
@@ -251,6 +250,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
             else batch[0].Done.TrySetException(e);
             return;
         }
+        _batchRan?.Invoke(texts.Count);
         int start = 0;
         foreach (var job in batch)
         {

@@ -42,7 +42,7 @@ internal sealed class ModelRegistry : IAsyncDisposable
     private readonly IDisposable? _shared;
     private readonly object _gate = new();
     private readonly List<(ServedModel Model, bool Owned)> _loaded = [];
-    private ServedModel[] _ready = [];
+    private volatile ServedModel[] _ready = [];
     private Task? _loading;
     private TimeSpan? _shutdownTimeout;
     private volatile ServerState _state = ServerState.Loading;
@@ -96,8 +96,10 @@ internal sealed class ModelRegistry : IAsyncDisposable
     /// </summary>
     public ServedModel Find(string? requested)
     {
+        // The state first: _ready is published before _state turns Ready, so a reader that sees Ready sees the models.
+        var state = _state;
         var models = _ready;
-        switch (_state)
+        switch (state)
         {
             case ServerState.Loading:
                 throw ApiError.Unavailable($"the server is still loading its models ({Loaded.Count} of {Count} ready); retry shortly (GET /health/ready answers 200 once it is ready)", "model_loading");
