@@ -76,5 +76,27 @@ internal sealed class OnnxRuntimeEncoder : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Embeds <paramref name="ids"/> the way sentence-transformers' <c>encode()</c> does: sorted by length (longest
+    /// first, so batches hold texts of similar length and carry little padding), cut into batches of
+    /// <paramref name="batchSize"/>, and the embeddings put back in input order.
+    /// </summary>
+    public float[][] EmbedSorted(IReadOnlyList<int[]> ids, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var order = LengthOrder(ids);
+        var result = new float[ids.Count][];
+        for (int from = 0; from < order.Length; from += batchSize)
+        {
+            var slice = order.AsSpan(from, Math.Min(batchSize, order.Length - from)).ToArray();
+            var embedded = Embed([.. slice.Select(i => ids[i])]);
+            for (int j = 0; j < slice.Length; j++) result[slice[j]] = embedded[j];
+        }
+        return result;
+    }
+
+    /// <summary>Indices of <paramref name="ids"/> by token count, longest first; ties keep input order (a stable sort).</summary>
+    public static int[] LengthOrder(IReadOnlyList<int[]> ids) => [.. Enumerable.Range(0, ids.Count).OrderByDescending(i => ids[i].Length)];
+
     public void Dispose() => _session.Dispose();
 }

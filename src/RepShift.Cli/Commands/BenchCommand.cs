@@ -16,8 +16,13 @@ internal static class BenchCommand
         var common = new CommonOptions();
         var workloads = new Option<string>("--workloads") { Description = $"Comma-separated: {string.Join(", ", Workloads.Names)}, sts (with --data)", DefaultValueFactory = _ => "sick,bbc-256" };
         var data = new Option<string?>("--data") { Description = "Data for the workloads (default: ../shared/data/...); an STS-layout file for the sts workload" };
-        var engines = new Option<string>("--engines") { Description = "Comma-separated: repshift, onnxruntime, repshift-avx2 (dense RepShift held to the AVX2 GEMM kernel, to compare with the AVX-512 one in the same run)", DefaultValueFactory = _ => "repshift,onnxruntime" };
-        var presets = new Option<string?>("--presets") { Description = "Also run RepShift with these compression presets, e.g. balanced,fast" };
+        var engines = new Option<string>("--engines")
+        {
+            Description = "Comma-separated engines, all timed in the same alternating run: "
+                + string.Join("; ", EngineSpec.Bases.Select(b => $"{b.Name} ({b.Description})")) + "; repshift:PRESET, repshift-int8:PRESET",
+            DefaultValueFactory = _ => EngineSpec.DefaultEngines,
+        };
+        var presets = new Option<string?>("--presets") { Description = "Also run RepShift with these compression presets, e.g. balanced,fast (adds repshift:PRESET, and repshift-int8:PRESET when repshift-int8 is an engine)" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N texts of each workload" }.Range(1);
         var rounds = new Option<int>("--rounds") { Description = "Alternation rounds per workload", DefaultValueFactory = _ => 8 }.Range(1, 1_000_000);
         var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
@@ -27,8 +32,11 @@ internal static class BenchCommand
         var command = new Command("bench", """
             Compare engines on the same pre-tokenized batches in one run: batches are split into rounds and the
             engines take turns, the order rotating each round, so load drifts hit all engines alike. ONNX Runtime
-            runs the same ONNX model with batches padded to their longest member (as users run it); RepShift packs.
-            Reports texts/s, tokens/s and the ratio to ONNX Runtime; with --memory also each engine's peak resident
+            runs the same ONNX model on batches padded to their longest member: in input order (onnxruntime), or
+            after sorting each round's texts by token count as sentence-transformers does (onnxruntime-sorted,
+            little padding); onnxruntime-int8 runs it quantized to int8 as ONNX Runtime's dynamic quantizer does.
+            RepShift packs, so it computes no padding. Reports texts/s, tokens/s, the ratio to every ONNX Runtime
+            row and the strongest of them, and the instruction sets .NET reports; with --memory also each engine's peak resident
             memory, measured in a child process per engine (whole process, and while embedding). Workloads: sick (6,077 distinct sentences,
             batch 64), bbc-256 and bbc-512 (2,225 BBC articles truncated to 256/512 tokens, batch 16).
             Example: repshift bench --workloads sick --json
@@ -44,16 +52,13 @@ internal static class BenchCommand
         command.SetAction(r =>
         {
             var names = Split(r.GetValue(workloads)!);
-            var engineNames = Split(r.GetValue(engines)!);
-            foreach (var e in engineNames)
-            {
-                if (e is not ("repshift" or "onnxruntime" or "repshift-avx2")) throw new RepShiftException($"unknown engine '{e}': use repshift, onnxruntime, repshift-avx2");
-                if (e == "repshift-avx2" && !AutoIsAvx512()) throw new RepShiftException("repshift-avx2 compares the GEMM kernels, but AVX-512 is not in use here (no AVX-512F, or REPSHIFT_AVX512=0): plain repshift already runs AVX2");
-            }
-            var presetNames = Split(r.GetValue(presets) ?? "");
+            var specs = EngineSpec.List(r.GetValue(engines)!, r.GetValue(presets));
+            if (specs.Any(e => e.Base == "repshift-avx2") && !AutoIsAvx512())
+                throw new RepShiftException("repshift-avx2 compares the GEMM kernels, but AVX-512 is not in use here (no AVX-512F, or REPSHIFT_AVX512=0): plain repshift already runs AVX2");
             var model = ModelLoader.Load(r.GetValue(common.Model));
-            byte[]? onnx = engineNames.Contains("onnxruntime") ? common.OnnxBytes(r) : null;
+            byte[]? onnx = specs.Any(e => e.IsOnnxRuntime) ? common.OnnxBytes(r) : null;
             var results = new List<object>();
+            Console.Error.WriteLine($"instruction sets (.NET): {Isa.Describe()}");
             foreach (var name in names)
             {
                 var w = Workloads.Load(name, r.GetValue(data), r.GetValue(limit));
@@ -64,28 +69,42 @@ internal static class BenchCommand
                 // RepShift takes the same batches as ONNX Runtime unless --batch-tokens asks it to form its own by token count.
                 bool ownBatches = r.GetResult(common.BatchTokens) is { Implicit: false };
                 var list = new List<IEngine>();
-                if (engineNames.Contains("repshift")) list.Add(new RepShiftEngine(embedder, ownBatches: ownBatches));
-                if (engineNames.Contains("repshift-avx2"))
-                    list.Add(new RepShiftEngine(new TextEmbedder(model, embedder.Options with { Kernel = GemmKernel.Avx2, Profile = null }), "repshift-avx2", ownBatches: ownBatches, ownsEmbedder: true));
-                foreach (var p in presetNames)
+                TextEmbedder? int8Embedder = null;
+                foreach (var spec in specs)
                 {
-                    var plan = Presets.Get(p);
-                    plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
-                    list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan, ownBatches));
+                    if (spec.IsOnnxRuntime)
+                        list.Add(new OnnxRuntimeEngine(new OnnxRuntimeEncoder(onnx!, r.GetValue(ortThreads)), spec.Name, spec.IsSorted, batch));
+                    else if (spec.Base == "repshift-avx2")
+                        list.Add(new RepShiftEngine(new TextEmbedder(model, embedder.Options with { Kernel = GemmKernel.Avx2, Profile = null }), spec.Name, ownBatches: ownBatches, ownsEmbedder: true));
+                    else
+                    {
+                        var e = spec.IsRepShiftInt8 ? int8Embedder ??= Int8Embedder(model, embedder.Options with { Precision = Precision.Int8, Profile = null }) : embedder;
+                        spec.Plan.Validate(e.Encoder.Config.Layers, e.ModelName);
+                        list.Add(new RepShiftEngine(e, spec.Name, spec.Preset == null ? null : spec.Plan, ownBatches));
+                    }
                 }
-                if (onnx != null) list.Add(new OnnxRuntimeEngine(new OnnxRuntimeEncoder(onnx, r.GetValue(ortThreads))));
 
                 var timings = Cli.WithProgress($"{w.Name}", w.Texts.Count, p => ThroughputBenchmark.Run(list, ids, batch, r.GetValue(rounds), p));
                 foreach (var e in list) e.Dispose();
+                int8Embedder?.Dispose();
                 long tokens = ids.Sum(x => (long)x.Length);
-                // What padding to each batch's longest member costs ONNX Runtime (RepShift computes only real tokens).
+                // What padding to each batch's longest member costs ONNX Runtime (RepShift computes only real tokens):
+                // the batches in input order, and each round's texts sorted by length (the -sorted rows).
                 long padded = ids.Chunk(batch).Sum(b => (long)b.Length * b.Max(x => x.Length));
-                var ort = timings.FirstOrDefault(t => t.Engine == "onnxruntime");
+                long sortedPadded = ThroughputBenchmark.Rounds(ids, batch, r.GetValue(rounds))
+                    .Sum(round => round.OrderByDescending(x => x.Length).Chunk(batch).Sum(b => (long)b.Length * b[0].Length));
+                var ortRows = timings.Where(t => EngineSpec.Parse(t.Engine).IsOnnxRuntime).ToList();
                 Console.Error.WriteLine($"{w.Name}: {w.Texts.Count} texts, {tokens} tokens (max {w.MaxTokens}), batch {batch}"
-                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {embedder.Compute.Threads}, GEMM kernel {KernelName(embedder.Compute.Kernel)}, ONNX Runtime threads {r.GetValue(ortThreads)} (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens)");
+                    + (ownBatches ? $" (RepShift: its own batches of ≤ {embedder.Options.BatchTokens} tokens, ≤ {embedder.Options.BatchSize} texts)" : "") + $", threads {embedder.Compute.Threads}, GEMM kernel {KernelName(embedder.Compute.Kernel)}, ONNX Runtime threads {r.GetValue(ortThreads)}"
+                    + $" (padded batches: {padded} token rows, {(double)padded / tokens:F2}× the real tokens; sorted: {sortedPadded}, {(double)sortedPadded / tokens:F2}×)");
                 foreach (var t in timings)
-                    Console.Error.WriteLine($"  {t.Engine,-22} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
-                        + (ort != null && t != ort ? $"  {ort.Seconds / t.Seconds:F2}× ONNX Runtime" : ""));
+                    Console.Error.WriteLine($"  {t.Engine,-24} {t.Seconds,8:F2} s {t.ItemsPerSecond,9:F1} texts/s {t.TokensPerSecond,10:F0} tokens/s"
+                        + string.Concat(ortRows.Where(o => o != t).Select(o => $"  {o.Seconds / t.Seconds:F2}× {o.Engine}")));
+                // The summary: each RepShift row against the fastest ONNX Runtime row, whichever it is.
+                var strongest = ortRows.MinBy(o => o.Seconds);
+                if (strongest != null && timings.Any(t => !ortRows.Contains(t)))
+                    Console.Error.WriteLine($"  strongest ONNX Runtime row: {strongest.Engine} ({strongest.ItemsPerSecond:F1} texts/s); "
+                        + string.Join(", ", timings.Where(t => !ortRows.Contains(t)).Select(t => $"{t.Engine} {strongest.Seconds / t.Seconds:F2}×")));
                 if (profileData != null)
                 {
                     double total = profileData.Totals.Sum(x => x.Seconds);
@@ -109,6 +128,7 @@ internal static class BenchCommand
                     tokens,
                     max_tokens = w.MaxTokens,
                     padded_tokens = padded,
+                    sorted_padded_tokens = sortedPadded,
                     batch,
                     repshift_batch_tokens = ownBatches ? embedder.Options.BatchTokens : (int?)null,
                     engines = timings.Select(t => new
@@ -117,8 +137,9 @@ internal static class BenchCommand
                         seconds = t.Seconds,
                         texts_per_s = t.ItemsPerSecond,
                         tokens_per_s = t.TokensPerSecond,
-                        vs_onnxruntime = ort == null ? (double?)null : ort.Seconds / t.Seconds,
+                        vs = ortRows.Where(o => o != t).ToDictionary(o => o.Engine, o => o.Seconds / t.Seconds),
                     }),
+                    strongest_onnxruntime = strongest?.Engine,
                     memory = memoryData.Count == 0 ? null : memoryData.Select(m => new
                     {
                         engine = m.Engine,
@@ -129,10 +150,17 @@ internal static class BenchCommand
                     }),
                 });
             }
-            if (r.GetValue(json)) Cli.WriteJson(new { threads = common.ThreadCount(r), gemm_kernel = AutoIsAvx512() ? "avx512" : "avx2", ort_threads = r.GetValue(ortThreads), workloads = results });
+            if (r.GetValue(json)) Cli.WriteJson(new { threads = common.ThreadCount(r), gemm_kernel = AutoIsAvx512() ? "avx512" : "avx2", isa = Isa.Flags, ort_threads = r.GetValue(ortThreads), workloads = results });
             return 0;
         });
         return command;
+    }
+
+    /// <summary>An int8 embedder for the repshift-int8 rows; a build without int8 kernels says so in one line.</summary>
+    private static TextEmbedder Int8Embedder(ModelBundle model, EmbedderOptions options)
+    {
+        try { return new TextEmbedder(model, options); }
+        catch (NotSupportedException e) { throw new RepShiftException($"repshift-int8: {e.Message}"); }
     }
 
     private static bool AutoIsAvx512() => ComputeContext.AutoKernel == GemmKernel.Avx512;
