@@ -1,5 +1,6 @@
 using RepShift.Cli.Baselines;
 using RepShift.Cli.Benchmarks;
+using RepShift.Loading.Onnx.Proto;
 
 namespace RepShift.Tests;
 
@@ -57,5 +58,72 @@ public class OnnxRuntimeBaselineTests
         var e = Assert.Throws<RepShiftException>(() => EngineSpec.List(engines, null));
         Assert.Contains(message, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Quantized_model_has_the_dynamic_quantizer_pattern_and_ort_fuses_it()
+    {
+        byte[] fp32 = TinyOrtModel.Build();
+        var q = OnnxDynamicQuantizer.Quantize(fp32, "tiny");
+        Assert.Equal(TinyOrtModel.WeightMatMuls, q.QuantizedMatMuls);
+        Assert.Equal(1, q.Fp32MatMuls); // the MatMul of two computed tensors
+        var graph = ModelProto.Parser.ParseFrom(q.Model).Graph;
+        var types = graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+        // q and k read one activation: one DynamicQuantizeLinear for both, one each for the MLP's two MatMuls.
+        Assert.Equal(3, types["DynamicQuantizeLinear"]);
+        Assert.Equal(4, types["MatMulInteger"]);
+        Assert.Equal(4, types["Cast"]);
+        Assert.Equal(1, types["MatMul"]);
+        Assert.DoesNotContain(graph.Initializer, t => t.Name is "w_q" or "w_k" or "w_in" or "w_out"); // fp32 weights dropped
+        Assert.Contains(graph.Input, i => i.Name == "input_ids");
+
+        // ONNX Runtime's optimizer: MatMulInteger + Cast + Mul → MatMulIntegerToFloat, and with a DynamicQuantizeLinear
+        // that feeds only it → DynamicQuantizeMatMul. Nothing may stay on the unfused integer path.
+        var optimized = OnnxRuntimeEncoder.OptimizedNodeTypes(q.Model);
+        Assert.False(optimized.ContainsKey("MatMulInteger"));
+        Assert.Equal(2, optimized.GetValueOrDefault("DynamicQuantizeMatMul"));
+        Assert.Equal(2, optimized.GetValueOrDefault("MatMulIntegerToFloat"));
+        Assert.Equal(1, optimized.GetValueOrDefault("DynamicQuantizeLinear"));
+    }
+
+    [Fact]
+    public void Quantized_weights_are_per_column_symmetric_int8_of_the_fp32_ones()
+    {
+        var rng = new Random(11);
+        int k = 13, n = 7;
+        var b = new float[k * n];
+        for (int i = 0; i < b.Length; i++) b[i] = (rng.NextSingle() * 2 - 1) * (1 + i % n); // columns of different ranges
+        for (int r = 0; r < k; r++) b[r * n + 3] = 0; // an all-zero column
+        var (q, scales) = OnnxDynamicQuantizer.QuantizePerColumn(b, k, n);
+        for (int c = 0; c < n; c++)
+        {
+            float max = Enumerable.Range(0, k).Max(r => MathF.Abs(b[r * n + c]));
+            Assert.Equal(max > 0 ? max / 127 : 1, scales[c]);
+            if (max > 0) Assert.Equal(127, Enumerable.Range(0, k).Max(r => Math.Abs((int)q[r * n + c])));
+            for (int r = 0; r < k; r++) Assert.InRange(MathF.Abs(q[r * n + c] * scales[c] - b[r * n + c]), 0, scales[c] / 2 * 1.0001f);
+        }
+        // The file holds exactly these bytes.
+        var model = ModelProto.Parser.ParseFrom(OnnxDynamicQuantizer.Quantize(TinyOrtModel.Build(), "tiny").Model);
+        var fp32 = ModelProto.Parser.ParseFrom(TinyOrtModel.Build()).Graph.Initializer.Single(t => t.Name == "w_in");
+        var expected = OnnxDynamicQuantizer.QuantizePerColumn(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(fp32.RawData.Span).ToArray(), TinyOrtModel.Hidden, TinyOrtModel.Inner);
+        var stored = model.Graph.Initializer.Single(t => t.Name == "w_in_quantized");
+        Assert.Equal(3, stored.DataType);
+        Assert.Equal(expected.Q.Select(v => (byte)v), stored.RawData.ToByteArray());
+    }
+
+    [Fact]
+    public void Int8_embeddings_stay_close_to_fp32_in_onnx_runtime()
+    {
+        byte[] fp32 = TinyOrtModel.Build();
+        using var a = new OnnxRuntimeEncoder(fp32, intraOpThreads: 1);
+        using var b = new OnnxRuntimeEncoder(OnnxDynamicQuantizer.Quantize(fp32, "tiny").Model, intraOpThreads: 1);
+        var ids = RandomIds(40, seed: 9);
+        var x = a.EmbedSorted(ids, 8);
+        var y = b.EmbedSorted(ids, 8);
+        // Three quantized stages, 8-bit activations (one range per batch) and weights: a relative error near
+        // 1/255 per stage, which costs the cosine ~1e-5 per stage; 0.999 leaves a wide margin for this random net
+        // while a wrong scale, a transposed weight or a mixed-up column gives a cosine far below it.
+        for (int i = 0; i < ids.Count; i++) Assert.InRange(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(x[i], y[i]), 0.999f, 1.0001f);
+        Assert.NotEqual(x[0], y[0]); // it did quantize
     }
 }
