@@ -43,9 +43,13 @@ public class OnnxRuntimeBaselineTests
         Assert.True(specs[5].IsRepShiftInt8);
         Assert.Equal("balanced", specs[5].Preset);
         Assert.False(specs[4].Plan.IsDense);
+        var int8 = EngineSpec.List("onnxruntime-int8,onnxruntime-int8-padded", null);
+        Assert.True(int8.All(s => s.IsOnnxRuntime && s.IsOnnxRuntimeInt8));
+        Assert.True(int8[0].IsSorted);
+        Assert.False(int8[1].IsSorted);
         // Without repshift-int8 a preset adds only the fp32 row; a name given twice runs once.
         Assert.Equal(["repshift", "onnxruntime", "repshift:balanced"], EngineSpec.List("repshift, onnxruntime,repshift", "balanced").Select(s => s.Name));
-        Assert.Equal(["repshift", "onnxruntime", "onnxruntime-sorted"], EngineSpec.List(EngineSpec.DefaultEngines, null).Select(s => s.Name));
+        Assert.Equal(["repshift", "onnxruntime", "onnxruntime-sorted", "onnxruntime-int8"], EngineSpec.List(EngineSpec.DefaultEngines, null).Select(s => s.Name));
     }
 
     [Theory]

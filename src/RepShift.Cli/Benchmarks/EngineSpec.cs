@@ -16,9 +16,16 @@ internal sealed record EngineSpec(string Name, string Base, string? Preset)
         ("repshift-avx2", "dense RepShift held to the AVX2 GEMM kernel"),
         ("onnxruntime", "ONNX Runtime fp32, the batches in input order, padded to their longest member"),
         ("onnxruntime-sorted", "ONNX Runtime fp32, each round's texts sorted by token count before batching (as sentence-transformers' encode() does)"),
+        ("onnxruntime-int8", "ONNX Runtime on the model quantized as its dynamic quantizer does (int8 MatMuls, per-channel weights), sorted batches"),
+        ("onnxruntime-int8-padded", "the same int8 model, padded batches in input order"),
     ];
 
-    public const string DefaultEngines = "repshift,onnxruntime,onnxruntime-sorted";
+    /// <summary>
+    /// RepShift against every ONNX Runtime anchor a user could pick: padded (how .NET users call it), sorted (how
+    /// sentence-transformers calls it) and int8 (what local-embedding libraries ship). repshift-int8 is a
+    /// precision the user chooses, so it is asked for by name, like presets.
+    /// </summary>
+    public const string DefaultEngines = "repshift,onnxruntime,onnxruntime-sorted,onnxruntime-int8";
 
     public bool IsOnnxRuntime => Base.StartsWith("onnxruntime", StringComparison.Ordinal);
 
