@@ -64,11 +64,13 @@ public class OnnxRuntimeBaselineTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
-    [Fact]
-    public void Quantized_model_has_the_dynamic_quantizer_pattern_and_ort_fuses_it()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Quantized_model_has_the_dynamic_quantizer_pattern_and_ort_fuses_it(bool perChannel)
     {
         byte[] fp32 = TinyOrtModel.Build();
-        var q = OnnxDynamicQuantizer.Quantize(fp32, "tiny");
+        var q = OnnxDynamicQuantizer.Quantize(fp32, "tiny", perChannel);
         Assert.Equal(TinyOrtModel.WeightMatMuls, q.QuantizedMatMuls);
         Assert.Equal(1, q.Fp32MatMuls); // the MatMul of two computed tensors
         var graph = ModelProto.Parser.ParseFrom(q.Model).Graph;
@@ -80,6 +82,8 @@ public class OnnxRuntimeBaselineTests
         Assert.Equal(1, types["MatMul"]);
         Assert.DoesNotContain(graph.Initializer, t => t.Name is "w_q" or "w_k" or "w_in" or "w_out"); // fp32 weights dropped
         Assert.Contains(graph.Input, i => i.Name == "input_ids");
+        var scale = graph.Initializer.Single(t => t.Name == "w_in_scale");
+        Assert.Equal(perChannel ? [TinyOrtModel.Inner] : [], scale.Dims);
 
         // ONNX Runtime's optimizer: MatMulInteger + Cast + Mul → MatMulIntegerToFloat, and with a DynamicQuantizeLinear
         // that feeds only it → DynamicQuantizeMatMul. Nothing may stay on the unfused integer path.

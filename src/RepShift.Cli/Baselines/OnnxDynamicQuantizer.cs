@@ -10,7 +10,8 @@ internal sealed record QuantizedOnnx(byte[] Model, int QuantizedMatMuls, int Fp3
 
 /// <summary>
 /// Rewrites an fp32 ONNX model the way ONNX Runtime's dynamic quantizer does by default
-/// (<c>onnxruntime.quantization.quantize_dynamic</c>, QOperator format) with <c>per_channel=True</c>: every
+/// (<c>onnxruntime.quantization.quantize_dynamic</c>, QOperator format) with <c>per_channel=True</c>, or with its
+/// default <c>per_channel=False</c> (<c>perChannel: false</c>: one weight scale per matrix): every
 /// MatMul whose weight B is a constant [K, N] initializer becomes
 /// <c>DynamicQuantizeLinear(A) → MatMulInteger(A_q, B_q, A_zero, B_zero) → Cast(float) → Mul(·, A_scale · B_scale)</c>.
 /// Activations: uint8, one scale and zero point per tensor per run (padding included), one DynamicQuantizeLinear
@@ -23,7 +24,7 @@ internal static class OnnxDynamicQuantizer
 {
     private const int Float = 1, Int8 = 3;
 
-    public static QuantizedOnnx Quantize(byte[] fp32, string source)
+    public static QuantizedOnnx Quantize(byte[] fp32, string source, bool perChannel = true)
     {
         ModelProto model;
         try { model = ModelProto.Parser.ParseFrom(fp32); }
@@ -58,14 +59,18 @@ internal static class OnnxDynamicQuantizer
             }
             if (!weights.TryGetValue(b.Name, out var w))
             {
-                var (q, scales) = QuantizePerColumn(Floats(b, source), (int)b.Dims[0], (int)b.Dims[1]);
+                int k = (int)b.Dims[0], n = (int)b.Dims[1];
+                var values = Floats(b, source);
+                // Per tensor is per column of the matrix seen as one column; the scale and zero point become scalars.
+                var (q, scales) = perChannel ? QuantizePerColumn(values, k, n) : QuantizePerColumn(values, k * n, 1);
+                long[] scaleDims = perChannel ? [n] : [];
                 w = (Unique(b.Name + "_quantized"), Unique(b.Name + "_scale"), Unique(b.Name + "_zero_point"));
                 graph.Initializer.Add(new TensorProto { Name = w.Q, DataType = Int8, Dims = { b.Dims }, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.AsSpan())) });
-                graph.Initializer.Add(new TensorProto { Name = w.Scale, DataType = Float, Dims = { b.Dims[1] }, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scales.AsSpan())) });
-                graph.Initializer.Add(new TensorProto { Name = w.Zero, DataType = Int8, Dims = { b.Dims[1] }, RawData = ByteString.CopyFrom(new byte[b.Dims[1]]) });
+                graph.Initializer.Add(new TensorProto { Name = w.Scale, DataType = Float, Dims = { scaleDims }, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scales.AsSpan())) });
+                graph.Initializer.Add(new TensorProto { Name = w.Zero, DataType = Int8, Dims = { scaleDims }, RawData = ByteString.CopyFrom(new byte[scales.Length]) });
                 weights[b.Name] = w;
                 fp32Bytes += q.Length * sizeof(float);
-                int8Bytes += q.Length + scales.Length * sizeof(float) + b.Dims[1];
+                int8Bytes += q.Length + scales.Length * (sizeof(float) + 1);
             }
             string a = node.Input[0];
             if (!activations.TryGetValue(a, out var x))

@@ -19,6 +19,7 @@ internal static class QuantizeOnnxCommand
         var common = new CommonOptions();
         var output = new Option<string>("--output") { Description = "The int8 .onnx file to write", Required = true }.OutputFile();
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per verification text for the quality check", DefaultValueFactory = _ => 256 }.Range(2, 1 << 20);
+        var perTensor = new Option<bool>("--per-tensor") { Description = "One scale per weight matrix, as quantize_dynamic does by default (per_channel=False); default: one per output channel" };
         var json = new Option<bool>("--json") { Description = """Print one JSON object on stdout: {"quantized_matmuls":N,"fp32_matmuls":N,"optimized_nodes":{"MatMulIntegerToFloat":N,...},"texts":N,"min_cosine":x,"mean_cosine":y}""" };
         var command = new Command("quantize-onnx", """
             Quantize an fp32 ONNX model to int8 as ONNX Runtime's dynamic quantizer does (quantize_dynamic,
@@ -30,19 +31,21 @@ internal static class QuantizeOnnxCommand
             with the fp32 model's on the verify texts (cosine per text). Exit code 1 when a MatMulInteger stays unfused.
             This is the model `repshift bench --engines onnxruntime-int8` runs (it quantizes in memory, or takes --onnx-int8 FILE).
             Example: repshift quantize-onnx --output minilm-int8.onnx
+            Example: repshift quantize-onnx --per-tensor --output minilm-int8-pt.onnx && repshift bench --onnx-int8 minilm-int8-pt.onnx
             """);
         command.Options.Add(common.Model);
         command.Options.Add(output);
         command.Options.Add(maxTokens);
+        command.Options.Add(perTensor);
         command.Options.Add(json);
         command.SetAction(r =>
         {
             byte[] fp32 = common.OnnxBytes(r);
             string source = r.GetValue(common.Model) ?? Loading.ModelLoader.DefaultModelName;
-            var q = OnnxDynamicQuantizer.Quantize(fp32, source);
+            var q = OnnxDynamicQuantizer.Quantize(fp32, source, perChannel: !r.GetValue(perTensor));
             string path = r.GetValue(output)!;
             File.WriteAllBytes(path, q.Model);
-            Console.Error.WriteLine($"{path}: {q.QuantizedMatMuls} MatMuls quantized to int8, {q.Fp32MatMuls} MatMuls of computed tensors left fp32; "
+            Console.Error.WriteLine($"{path}: {q.QuantizedMatMuls} MatMuls quantized to int8 ({(r.GetValue(perTensor) ? "one weight scale per matrix" : "one weight scale per output channel")}), {q.Fp32MatMuls} MatMuls of computed tensors left fp32; "
                 + $"their weights {q.Fp32WeightBytes / 1e6:F1} MB → {q.Int8WeightBytes / 1e6:F1} MB; file {fp32.Length / 1e6:F1} MB → {q.Model.Length / 1e6:F1} MB");
 
             var nodes = OnnxRuntimeEncoder.OptimizedNodeTypes(q.Model);
