@@ -15,15 +15,40 @@ internal sealed class OnnxRuntimeEncoder : IDisposable
 
     public OnnxRuntimeEncoder(byte[] model, int intraOpThreads)
     {
-        var options = new SessionOptions
-        {
-            IntraOpNumThreads = intraOpThreads,
-            InterOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        };
+        using var options = Options(intraOpThreads);
         _session = new InferenceSession(model, options);
         _hasTokenTypes = _session.InputMetadata.ContainsKey("token_type_ids");
+    }
+
+    private static SessionOptions Options(int intraOpThreads) => new()
+    {
+        IntraOpNumThreads = intraOpThreads,
+        InterOpNumThreads = 1,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+    };
+
+    /// <summary>
+    /// The node types of <paramref name="model"/> after ONNX Runtime's graph optimizer (the level this class runs
+    /// at), with their counts: saved by the session (<c>OptimizedModelFilePath</c>) and read back, so fusions such
+    /// as MatMulInteger + Cast + Mul → MatMulIntegerToFloat can be checked rather than assumed.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> OptimizedNodeTypes(byte[] model)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"repshift-optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = Options(1))
+            {
+                options.OptimizedModelFilePath = path;
+                // Saving at the ALL level draws a warning that the file is machine-specific: it is read back here only.
+                options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+                using var session = new InferenceSession(model, options);
+            }
+            var optimized = Loading.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            return optimized.Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+        }
+        finally { File.Delete(path); }
     }
 
     /// <summary>last_hidden_state of each sequence, [length · hidden], padding rows dropped.</summary>
@@ -75,6 +100,28 @@ internal sealed class OnnxRuntimeEncoder : IDisposable
         }
         return result;
     }
+
+    /// <summary>
+    /// Embeds <paramref name="ids"/> the way sentence-transformers' <c>encode()</c> does: sorted by length (longest
+    /// first, so batches hold texts of similar length and carry little padding), cut into batches of
+    /// <paramref name="batchSize"/>, and the embeddings put back in input order.
+    /// </summary>
+    public float[][] EmbedSorted(IReadOnlyList<int[]> ids, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var order = LengthOrder(ids);
+        var result = new float[ids.Count][];
+        for (int from = 0; from < order.Length; from += batchSize)
+        {
+            var slice = order.AsSpan(from, Math.Min(batchSize, order.Length - from)).ToArray();
+            var embedded = Embed([.. slice.Select(i => ids[i])]);
+            for (int j = 0; j < slice.Length; j++) result[slice[j]] = embedded[j];
+        }
+        return result;
+    }
+
+    /// <summary>Indices of <paramref name="ids"/> by token count, longest first; ties keep input order (a stable sort).</summary>
+    public static int[] LengthOrder(IReadOnlyList<int[]> ids) => [.. Enumerable.Range(0, ids.Count).OrderByDescending(i => ids[i].Length)];
 
     public void Dispose() => _session.Dispose();
 }

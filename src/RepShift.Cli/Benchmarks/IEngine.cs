@@ -38,12 +38,22 @@ internal sealed class RepShiftEngine(TextEmbedder embedder, string name = "repsh
     }
 }
 
-/// <summary>ONNX Runtime on the same ONNX model, batches padded to their longest member.</summary>
-internal sealed class OnnxRuntimeEngine(Baselines.OnnxRuntimeEncoder encoder) : IEngine
+/// <summary>
+/// ONNX Runtime on an ONNX model. Padded: the given batches, in input order, each padded to its longest member.
+/// Sorted: each round's texts sorted by token count and cut into batches of <paramref name="batchSize"/>, as
+/// sentence-transformers' <c>encode()</c> does, embeddings put back in input order (the sort is timed too).
+/// </summary>
+internal sealed class OnnxRuntimeEngine(Baselines.OnnxRuntimeEncoder encoder, string name = "onnxruntime", bool sorted = false, int batchSize = 0) : IEngine
 {
-    public string Name => "onnxruntime";
+    public string Name => name;
 
     public void Embed(IReadOnlyList<int[]> batch) => encoder.Embed(batch);
+
+    public void EmbedRound(IReadOnlyList<List<int[]>> batches)
+    {
+        if (sorted) encoder.EmbedSorted([.. batches.SelectMany(b => b)], batchSize);
+        else foreach (var b in batches) encoder.Embed(b);
+    }
 
     public void Dispose() => encoder.Dispose();
 }

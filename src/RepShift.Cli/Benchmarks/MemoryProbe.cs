@@ -15,8 +15,8 @@ internal sealed record EngineMemory(string Engine, long PeakBytes, long EmbedPea
 /// </summary>
 internal static class MemoryProbe
 {
-    /// <summary>Runs one child per engine spec ("repshift", "repshift:balanced", "onnxruntime").</summary>
-    public static IReadOnlyList<EngineMemory> Run(IReadOnlyList<string> engines, IReadOnlyList<int[]> ids, int batch, int? batchTokens, int threads, int ortThreads, int maxTokens, string? model)
+    /// <summary>Runs one child per engine name ("repshift", "repshift-int8:balanced", "onnxruntime-int8", …); the int8 ONNX Runtime rows load <paramref name="onnxInt8File"/>.</summary>
+    public static IReadOnlyList<EngineMemory> Run(IReadOnlyList<string> engines, IReadOnlyList<int[]> ids, int batch, int? batchTokens, int threads, int ortThreads, int maxTokens, string? model, string? onnxInt8File = null)
     {
         string idsFile = Path.Combine(Path.GetTempPath(), $"repshift-ids-{Environment.ProcessId}.bin");
         WriteIds(idsFile, ids);
@@ -28,6 +28,7 @@ internal static class MemoryProbe
                 var args = new List<string> { "bench", "memory-probe", "--engine", engine, "--ids", idsFile, "--batch", $"{batch}", "--threads", $"{threads}", "--ort-threads", $"{ortThreads}", "--max-tokens", $"{maxTokens}" };
                 if (model != null) args.AddRange(["--model", model]);
                 if (batchTokens is int bt) args.AddRange(["--batch-tokens", $"{bt}"]);
+                if (onnxInt8File != null && EngineSpec.Parse(engine).IsOnnxRuntimeInt8) args.AddRange(["--onnx-int8", onnxInt8File]);
                 results.Add(RunChild(engine, args));
             }
             return results;

@@ -37,4 +37,16 @@ internal static class ThroughputBenchmark
         }
         return [.. engines.Select((e, i) => new EngineTiming(e.Name, seconds[i], ids.Count / seconds[i], tokens / seconds[i]))];
     }
+
+    /// <summary>The texts of each round, as <see cref="Run"/> splits them (whole batches per round).</summary>
+    public static IEnumerable<int[][]> Rounds(IReadOnlyList<int[]> ids, int batchSize, int rounds)
+    {
+        var batches = ids.Chunk(batchSize).ToList();
+        rounds = Math.Clamp(rounds, 1, batches.Count);
+        for (int round = 0; round < rounds; round++)
+        {
+            int from = round * batches.Count / rounds, to = (round + 1) * batches.Count / rounds;
+            yield return [.. batches.Skip(from).Take(to - from).SelectMany(b => b)];
+        }
+    }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using RepShift.Cli.Baselines;
 using RepShift.Cli.Benchmarks;
-using RepShift.Compression;
 
 namespace RepShift.Cli.Commands;
 
@@ -14,20 +13,22 @@ internal static class BenchMemoryProbeCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var engine = new Option<string>("--engine") { Description = "repshift, repshift-avx2, repshift:PRESET or onnxruntime", Required = true };
+        var engine = new Option<string>("--engine") { Description = "One engine name as bench --engines takes it (repshift, repshift-int8:balanced, onnxruntime-sorted, …)", Required = true };
         var idsFile = new Option<string>("--ids") { Description = "Pre-tokenized batches written by bench --memory", Required = true }.ExistingFile();
         var ortThreads = new Option<int>("--ort-threads") { Description = "ONNX Runtime intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount }.Range(1, CommonOptions.MaxThreads);
+        var onnxInt8 = new Option<string?>("--onnx-int8") { Description = "The int8 .onnx model of the onnxruntime-int8 engines" }.ExistingFile();
         var command = new Command("memory-probe", "Child process of 'bench --memory': peak memory of one engine") { Hidden = true };
         command.Options.Add(engine);
         command.Options.Add(idsFile);
         command.Options.Add(ortThreads);
+        command.Options.Add(onnxInt8);
         common.AddTo(command, compression: false);
         command.SetAction(r =>
         {
-            string spec = r.GetValue(engine)!;
+            var spec = EngineSpec.Parse(r.GetValue(engine)!);
             var ids = MemoryProbe.ReadIds(r.GetValue(idsFile)!);
-            using IEngine e = spec == "onnxruntime"
-                ? new OnnxRuntimeEngine(new OnnxRuntimeEncoder(common.OnnxBytes(r), r.GetValue(ortThreads)))
+            using IEngine e = spec.IsOnnxRuntime
+                ? new OnnxRuntimeEngine(new OnnxRuntimeEncoder(OnnxModel(spec, common, r, r.GetValue(onnxInt8)), r.GetValue(ortThreads)), spec.Name, spec.IsSorted, r.GetValue(common.Batch))
                 : RepShiftEngine(spec, common.EmbedderOptions(r), r.GetValue(common.Model), r.GetResult(common.BatchTokens) is { Implicit: false });
             MemoryProbe.Probe(e, ids, r.GetValue(common.Batch));
             return 0;
@@ -35,12 +36,23 @@ internal static class BenchMemoryProbeCommand
         return command;
     }
 
-    private static IEngine RepShiftEngine(string spec, EmbedderOptions options, string? model, bool ownBatches)
+    private static byte[] OnnxModel(EngineSpec spec, CommonOptions common, ParseResult r, string? int8File) =>
+        !spec.IsOnnxRuntimeInt8 ? common.OnnxBytes(r)
+        : int8File != null ? File.ReadAllBytes(int8File)
+        : throw new RepShiftException($"{spec.Name} needs --onnx-int8 FILE (bench --memory writes one)");
+
+    private static IEngine RepShiftEngine(EngineSpec spec, EmbedderOptions options, string? model, bool ownBatches)
     {
-        var plan = spec is "repshift" or "repshift-avx2" ? CompressionPlan.None
-            : spec.StartsWith("repshift:", StringComparison.Ordinal) ? Presets.Get(spec["repshift:".Length..])
-            : throw new RepShiftException($"unknown engine '{spec}': use repshift, repshift-avx2, repshift:PRESET or onnxruntime");
-        var embedder = TextEmbedder.Load(model, options with { Compression = plan, Kernel = spec == "repshift-avx2" ? Kernels.GemmKernel.Avx2 : Kernels.GemmKernel.Auto });
-        return new RepShiftEngine(embedder, spec, plan, ownBatches, ownsEmbedder: true);
+        var plan = spec.Plan;
+        options = options with
+        {
+            Compression = plan,
+            Kernel = spec.Base == "repshift-avx2" ? Kernels.GemmKernel.Avx2 : Kernels.GemmKernel.Auto,
+            Precision = spec.IsRepShiftInt8 ? Kernels.Precision.Int8 : Kernels.Precision.Fp32,
+        };
+        TextEmbedder embedder;
+        try { embedder = TextEmbedder.Load(model, options); }
+        catch (NotSupportedException e) { throw new RepShiftException($"{spec.Name}: {e.Message}"); }
+        return new RepShiftEngine(embedder, spec.Name, plan, ownBatches, ownsEmbedder: true);
     }
 }
