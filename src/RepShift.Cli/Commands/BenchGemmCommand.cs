@@ -78,8 +78,16 @@ internal static class BenchGemmCommand
                 int8_peak_gops = int8Peak,
                 shapes = rows.Select(x => new
                 {
-                    m = x.M, k = x.K, n = x.N, fp32_ms = x.Fp32Milliseconds, int8_ms = x.Int8Milliseconds, fp32_gflops = x.Fp32Gflops, int8_gops = x.Int8Gops,
-                    fp32_percent_of_peak = x.Fp32PercentOfPeak, int8_percent_of_peak = x.Int8PercentOfPeak, speedup = x.Speedup,
+                    m = x.M,
+                    k = x.K,
+                    n = x.N,
+                    fp32_ms = x.Fp32Milliseconds,
+                    int8_ms = x.Int8Milliseconds,
+                    fp32_gflops = x.Fp32Gflops,
+                    int8_gops = x.Int8Gops,
+                    fp32_percent_of_peak = x.Fp32PercentOfPeak,
+                    int8_percent_of_peak = x.Int8PercentOfPeak,
+                    speedup = x.Speedup,
                 }),
             });
         Console.Error.WriteLine($"FMA peak: {fmaPeak:F1} GFLOP/s, int8 peak: {int8Peak:F1} GOP/s on {compute.Threads} threads; fp32 kernel {used}, int8 kernel {used8}");
