@@ -22,6 +22,11 @@ internal sealed class CommonOptions(bool images = false)
     public readonly Option<int> Batch = new("--batch") { Description = images ? "Most images per batch" : "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most tokens per packed batch: short texts share big batches, long ones bound the scratch memory", DefaultValueFactory = _ => new EmbedderOptions().BatchTokens };
     public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+    public readonly Option<string> Precision = new("--precision")
+    {
+        Description = "Linear layers: fp32 (reference) or int8 (weights per output channel, activations per token; faster, a quarter of the weight memory, embeddings within ~0.99 cosine)",
+        DefaultValueFactory = _ => "fp32",
+    };
     public readonly Option<AttentionKind> Attention = new("--attention") { Description = "Attention kernel: flash (tiled, O(N) memory) or naive (materialises N×N)", DefaultValueFactory = _ => new EmbedderOptions().Attention };
 
     public readonly Option<string?> Preset = new("--preset") { Description = $"Compression preset: {string.Join("|", Presets.Names)} (default none = dense)" };
@@ -43,6 +48,7 @@ internal sealed class CommonOptions(bool images = false)
         Batch.Range(1, 1 << 20);
         BatchTokens.Range(1);
         Threads.Range(1, MaxThreads);
+        Precision.AcceptOnlyFromAmong("fp32", "int8");
         Keep.Range(0, 1, minExclusive: true);
         Remove.Range(0);
         Mass.Range(0, 1, minExclusive: true);
@@ -107,6 +113,7 @@ internal sealed class CommonOptions(bool images = false)
         if (!images) command.Options.Add(BatchTokens);
         command.Options.Add(Threads);
         command.Options.Add(Attention);
+        if (!images) command.Options.Add(Precision);
         if (!compression) return;
         if (!images) command.Options.Add(Preset);
         foreach (var o in new Option[] { PlanFile, Metric, PruneAt, Keep, Remove, Mass, Mode }) command.Options.Add(o);
@@ -124,6 +131,7 @@ internal sealed class CommonOptions(bool images = false)
         Attention = r.GetValue(Attention),
         Threads = ThreadCount(r),
         Compression = Plan(r),
+        Precision = images || r.GetValue(Precision) != "int8" ? Kernels.Precision.Fp32 : Kernels.Precision.Int8,
     };
 
     /// <summary>

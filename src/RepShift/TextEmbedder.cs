@@ -35,10 +35,11 @@ public sealed class TextEmbedder : IDisposable
         Tokenizer = model.Tokenizer;
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
-        if (Options.Precision != Precision.Fp32) throw new NotSupportedException("Precision.Int8 is not implemented yet"); // interim, until the int8 GEMM lands (issue 16)
+        if (Options.Precision == Precision.Int8 && !Int8Gemm.Supported)
+            throw new OptionException(nameof(EmbedderOptions.Precision), "Precision Int8 needs AVX2, which this CPU (or runtime) lacks; use Fp32");
         _ownsCompute = compute is null;
         compute ??= new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
-        try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name); }
+        try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name, Options.Precision); }
         catch
         {
             if (_ownsCompute) compute.Dispose();

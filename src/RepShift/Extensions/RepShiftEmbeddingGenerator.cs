@@ -97,5 +97,6 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         MaxTokens = options.MaxTokens,
         BatchSize = options.BatchSize,
         Compression = Presets.Get(options.Preset),
+        Precision = options.Precision,
     });
 }

@@ -14,4 +14,7 @@ public sealed record RepShiftEmbeddingGeneratorOptions
 
     /// <summary>Compression preset: none (dense), balanced or fast (see <see cref="Compression.Presets"/>).</summary>
     public string Preset { get; init; } = "none";
+
+    /// <summary>Number format of the linear layers: Fp32 (reference) or Int8 (faster, a quarter of the weight memory; see README).</summary>
+    public Kernels.Precision Precision { get; init; } = Kernels.Precision.Fp32;
 }

@@ -18,14 +18,34 @@ public sealed class BertEncoder
     private readonly Embeddings _embeddings;
     private readonly EncoderStack _stack;
 
-    public BertEncoder(BertWeights weights, ComputeContext compute, AttentionKind attention = AttentionKind.Flash, string source = "model")
+    /// <summary>
+    /// Packs the weights for <paramref name="compute"/>'s kernels. <paramref name="precision"/> is the format of each layer's
+    /// four weight matrices and of the word-embedding table: <see cref="Precision.Int8"/> quantizes them here, and the
+    /// encoder then keeps no fp32 copy of them.
+    /// </summary>
+    public BertEncoder(BertWeights weights, ComputeContext compute, AttentionKind attention = AttentionKind.Flash, string source = "model", Precision precision = Precision.Fp32)
     {
         weights.Validate(source);
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown precision");
+        if (precision == Precision.Int8 && !Int8Gemm.Supported) throw new PlatformNotSupportedException("int8 precision needs AVX2, which this CPU (or runtime) lacks; use fp32");
+        var c = weights.Config;
         // Only the embeddings are kept from the weights, not the layer matrices: the layers hold those packed.
-        _embeddings = new Embeddings(weights.Config, weights.WordEmbeddings, weights.PositionEmbeddings, weights.TokenTypeEmbeddings, weights.EmbeddingNormGamma, weights.EmbeddingNormBeta);
-        var layers = Array.ConvertAll<BertLayerWeights, IEncoderLayer>(weights.Layers, l => new BertLayer(l, weights.Config));
-        _stack = new EncoderStack(layers, compute, attention, weights.Config.Hidden, weights.Config.Intermediate);
+        var word = new WordEmbeddingTable(weights.WordEmbeddings, c.VocabSize, c.Hidden, precision);
+        _embeddings = new Embeddings(c, word, weights.PositionEmbeddings, weights.TokenTypeEmbeddings, weights.EmbeddingNormGamma, weights.EmbeddingNormBeta);
+        _layers = Array.ConvertAll(weights.Layers, l => new BertLayer(l, c, precision));
+        _stack = new EncoderStack([.. _layers], compute, attention, c.Hidden, c.Intermediate);
+        Precision = precision;
     }
+
+    private readonly BertLayer[] _layers;
+
+    /// <summary>Format of the linear layers and the word-embedding table.</summary>
+    public Precision Precision { get; }
+
+    /// <summary>Bytes of model weights this encoder holds (packed matrices, embedding tables, vectors): its resident model size.</summary>
+    public long WeightBytes => _embeddings.Word.Bytes
+        + 4L * (_embeddings.Position.LongLength + _embeddings.TokenType.LongLength + _embeddings.NormGamma.LongLength + _embeddings.NormBeta.LongLength)
+        + _layers.Sum(l => l.Bytes);
 
     public BertConfig Config => _embeddings.Config;
 
@@ -120,7 +140,7 @@ public sealed class BertEncoder
                 int id = seq[i];
                 if ((uint)id >= (uint)c.VocabSize) throw new ArgumentException($"token id {id} in sequence {s} is outside the vocabulary [0, {c.VocabSize})");
                 var row = batch.Row(start + i);
-                TensorPrimitives.Add(word.AsSpan(id * d, d), pos.AsSpan(batch.Origin[start + i] * d, d), row);
+                word.AddTo(id, pos.AsSpan(batch.Origin[start + i] * d, d), row);
                 if (type.Length > 0) TensorPrimitives.Add(row, type.AsSpan(0, d), row);
             }
         }
@@ -162,5 +182,5 @@ public sealed class BertEncoder
         return result;
     }
 
-    private sealed record Embeddings(BertConfig Config, float[] Word, float[] Position, float[] TokenType, float[] NormGamma, float[] NormBeta);
+    private sealed record Embeddings(BertConfig Config, WordEmbeddingTable Word, float[] Position, float[] TokenType, float[] NormGamma, float[] NormBeta);
 }

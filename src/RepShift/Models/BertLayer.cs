@@ -17,21 +17,27 @@ internal sealed class BertLayer : IEncoderLayer
     // copies can be collected once the model bundle is dropped.
     private readonly LayerVectors _w;
     private readonly BertConfig _c;
-    private readonly PackedMatrix _qkv, _attnOut, _ffnIn, _ffnOut;
+    private readonly LinearWeights _qkv, _attnOut, _ffnIn, _ffnOut;
     private readonly float[] _qkvBias;
 
-    public BertLayer(BertLayerWeights w, BertConfig c)
+    // precision: format of the four weight matrices; attention, LayerNorm, GELU and residuals stay fp32.
+    public BertLayer(BertLayerWeights w, BertConfig c, Precision precision)
     {
         _w = new LayerVectors(w.AttentionOutputBias, w.AttentionNormGamma, w.AttentionNormBeta, w.IntermediateBias, w.OutputBias, w.OutputNormGamma, w.OutputNormBeta);
         _c = c;
         int d = c.Hidden;
         // Q, K and V side by side (fused at load): one GEMM with N = 3D instead of three.
-        _qkv = PackedMatrix.Pack(w.QkvWeight, d, 3 * d);
+        _qkv = new LinearWeights(w.QkvWeight, d, 3 * d, precision);
         _qkvBias = w.QkvBias;
-        _attnOut = PackedMatrix.Pack(w.AttentionOutputWeight, d, d);
-        _ffnIn = PackedMatrix.Pack(w.IntermediateWeight, d, c.Intermediate);
-        _ffnOut = PackedMatrix.Pack(w.OutputWeight, c.Intermediate, d);
+        _attnOut = new LinearWeights(w.AttentionOutputWeight, d, d, precision);
+        _ffnIn = new LinearWeights(w.IntermediateWeight, d, c.Intermediate, precision);
+        _ffnOut = new LinearWeights(w.OutputWeight, c.Intermediate, d, precision);
     }
+
+    /// <summary>Bytes of the weights this layer holds (packed matrices and vectors).</summary>
+    public long Bytes => _qkv.Bytes + _attnOut.Bytes + _ffnIn.Bytes + _ffnOut.Bytes
+        + 4L * (_qkvBias.Length + _w.AttentionOutputBias.Length + _w.AttentionNormGamma.Length + _w.AttentionNormBeta.Length
+            + _w.IntermediateBias.Length + _w.OutputBias.Length + _w.OutputNormGamma.Length + _w.OutputNormBeta.Length);
 
     public void Forward(ComputeContext compute, TokenBatch batch, EncoderWorkspace ws, AttentionKind kind, bool keyBias, ScoreMetric? metric, int layerIndex, int seed)
     {
@@ -46,7 +52,7 @@ internal sealed class BertLayer : IEncoderLayer
         if (shift is { Site: ShiftSite.Layer }) x.CopyTo(ws.Before);
 
         long mark = Stopwatch.GetTimestamp();
-        Gemm.Multiply(compute, x, t, _qkv, _qkvBias, ws.Qkv);
+        _qkv.Multiply(compute, x, t, _qkvBias, ws.Qkv);
         Lap(profile, EncoderProfile.Stage.QkvProjection, ref mark);
 
         LayerSteps.Attend(compute, batch, ws, _c.Heads, _c.HeadDim, kind, keyBias, metric);
@@ -55,24 +61,24 @@ internal sealed class BertLayer : IEncoderLayer
         if (attnBranch)
         {
             // The branch output A(x) is needed on its own, so the residual is added after scoring.
-            Gemm.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h);
+            _attnOut.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _w.AttentionOutputBias, h);
             Scoring.Shift(x, h, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
             TensorPrimitives.Add(h, x, h);
         }
-        else Gemm.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _attnOut, _w.AttentionOutputBias, h, residual: x);
+        else _attnOut.Multiply(compute, ws.Context.AsSpan(0, t * d), t, _w.AttentionOutputBias, h, residual: x);
         LayerNorm.Apply(compute, ws.Attended, t, d, _w.AttentionNormGamma, _w.AttentionNormBeta, _c.LayerNormEps);
         if (shift is { Site: ShiftSite.Attention, Sublayer: true }) Scoring.Shift(x, h, afterIsBranch: false, d, shift.Distance, shift.Relative, scores);
         Lap(profile, EncoderProfile.Stage.AttentionOutput, ref mark);
 
-        Gemm.Multiply(compute, h, t, _ffnIn, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
+        _ffnIn.Multiply(compute, h, t, _w.IntermediateBias, ws.Ffn, Activation.Gelu);
         Lap(profile, EncoderProfile.Stage.FfnIn, ref mark);
         if (mlpBranch)
         {
-            Gemm.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x);
+            _ffnOut.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _w.OutputBias, x);
             Scoring.Shift(h, x, afterIsBranch: true, d, shift!.Distance, shift.Relative, scores);
             TensorPrimitives.Add(x, h, x);
         }
-        else Gemm.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _ffnOut, _w.OutputBias, x, residual: h);
+        else _ffnOut.Multiply(compute, ws.Ffn.AsSpan(0, t * _c.Intermediate), t, _w.OutputBias, x, residual: h);
         LayerNorm.Apply(compute, batch.HiddenArray, t, d, _w.OutputNormGamma, _w.OutputNormBeta, _c.LayerNormEps);
         Lap(profile, EncoderProfile.Stage.FfnOut, ref mark);
 
