@@ -49,10 +49,17 @@ internal static class ServeCommand
             Description = "Seconds that queued requests may still run after Ctrl+C or SIGTERM; those left are answered 503",
             DefaultValueFactory = _ => new ServeOptions().ShutdownTimeout.TotalSeconds,
         };
+        var int8Ranges = new Option<string[]>("--int8-ranges")
+        {
+            Description = "int8 ranges files (from 'repshift calibrate-encoding'; repeat for several dimension counts) that encoding_format int8 uses",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", """
             Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
-            optional "model" (must be this server's model), "encoding_format" (float or base64: little-endian float32),
-            "repshift_preset" (none, balanced, fast; default: the server's --preset). GET /health, GET /v1/models.
+            optional "model" (must be this server's model), "dimensions" (1 to the model's: the leading ones,
+            renormalised), "encoding_format" (float; base64: little-endian float32; int8: levels -128..127, needs
+            --int8-ranges for the model and dimensions; binary: sign bits packed most significant bit first, as
+            bytes 0..255), "repshift_preset" (none, balanced, fast; default: the server's --preset). GET /health, GET /v1/models.
             Concurrent requests are gathered into encoder batches of up to --batch texts (--no-batching: one per request).
             Errors are OpenAI-shaped JSON: {"error": {"message", "type", "param", "code"}}.
             Ctrl+C or SIGTERM stops taking requests (503), runs those queued for up to --shutdown-timeout seconds
@@ -63,6 +70,7 @@ internal static class ServeCommand
         command.Options.Add(host);
         command.Options.Add(port);
         command.Options.Add(shutdownTimeout);
+        command.Options.Add(int8Ranges);
         server.AddTo(command);
         common.AddTo(command);
         command.SetAction(r =>
@@ -71,8 +79,11 @@ internal static class ServeCommand
             if (p is < 0 or > 65535) throw new RepShiftException($"--port {p} is out of range: use 0 to 65535");
             double drain = r.GetValue(shutdownTimeout);
             if (!(drain is >= 0 and <= 3600)) throw new RepShiftException($"--shutdown-timeout {drain} is out of range: use 0 to 3600 seconds");
-            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain) };
+            var ranges = (r.GetValue(int8Ranges) ?? []).Select(Embeddings.Int8Ranges.Load).ToList();
+            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain), Int8Ranges = ranges };
             var embedder = common.CreateEmbedder(r);
+            // A ranges file for another model is a mistake found now, not at the first int8 request.
+            foreach (var x in ranges) x.CheckFor(embedder.ModelName, x.Dimension, $"--int8-ranges for {x.Model} at {x.Dimension} dimensions");
             string url = $"http://{Authority(r.GetValue(host)!, p)}";
             var app = EmbeddingServer.Create(embedder, options, b =>
             {

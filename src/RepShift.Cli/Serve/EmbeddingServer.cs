@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using RepShift.Compression;
+using RepShift.Embeddings;
 
 namespace RepShift.Cli.Serve;
 
@@ -83,6 +84,7 @@ internal sealed class EmbeddingServer
             CheckContentType(context.Request);
             var body = await ReadBodyAsync(context.Request, context.RequestAborted);
             var request = EmbeddingRequest.Parse(body, _embedder.ModelName, _embedder.Dimension, _options);
+            var format = Format(request);
             for (int i = 0; i < request.Texts.Length; i++)
             {
                 // The one rule for texts with nothing to embed (the tokenizer's): every such text would get the
@@ -108,7 +110,7 @@ internal sealed class EmbeddingServer
             {
                 throw ApiError.Unavailable(e.Message, "shutting_down");
             }
-            await WriteAsync(context.Response, request, result);
+            await WriteAsync(context.Response, request, format, result);
         }
         catch (ApiError e)
         {
@@ -165,7 +167,23 @@ internal sealed class EmbeddingServer
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, BatchedEmbeddings result)
+    /// <summary>The request's dimensions and encoding for this model; int8 takes the server's ranges for this model and dimension count.</summary>
+    private VectorFormat Format(EmbeddingRequest request)
+    {
+        int dims = request.Dimensions ?? _embedder.Dimension;
+        Int8Ranges? ranges = null;
+        if (request.Encoding == EmbeddingEncoding.Int8)
+        {
+            var mine = _options.Int8Ranges.Where(x => x.Model.Equals(_embedder.ModelName, StringComparison.OrdinalIgnoreCase)).ToList();
+            ranges = mine.FirstOrDefault(x => x.Dimension == dims)
+                ?? throw ApiError.BadRequest(mine.Count == 0
+                    ? $"'encoding_format' int8 needs ranges calibrated for {_embedder.ModelName}, and this server has none (start it with --int8-ranges FILE from 'repshift calibrate-encoding')"
+                    : $"'encoding_format' int8 has ranges for {_embedder.ModelName} at {string.Join(", ", mine.Select(x => x.Dimension))} dimensions, not {dims}: ask for those 'dimensions'", "encoding_format");
+        }
+        return new VectorFormat(_embedder.ModelName, _embedder.Dimension, dims, request.Encoding, ranges);
+    }
+
+    private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, VectorFormat format, BatchedEmbeddings result)
     {
         response.ContentType = "application/json";
         // Texts in the encoder batch this request ran in: shows micro-batching at work (bench serve averages it).
@@ -179,12 +197,11 @@ internal sealed class EmbeddingServer
             json.WriteStartObject();
             json.WriteString("object", "embedding");
             json.WriteNumber("index", i);
-            if (request.Base64) json.WriteBase64String("embedding", LittleEndianBytes(result.Vectors[i]));
+            if (request.Base64) json.WriteBase64String("embedding", LittleEndianBytes(format.Shorten(result.Vectors[i])));
             else
             {
-                json.WriteStartArray("embedding");
-                foreach (float v in result.Vectors[i]) json.WriteNumberValue(v);
-                json.WriteEndArray();
+                json.WritePropertyName("embedding");
+                format.WriteJsonArray(json, result.Vectors[i]);
             }
             json.WriteEndObject();
         }

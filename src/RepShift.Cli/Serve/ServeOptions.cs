@@ -30,6 +30,9 @@ internal sealed record ServeOptions
     /// <summary>At shutdown, how long queued requests may still run; those left are answered 503.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>int8 ranges the server may use (--int8-ranges): a request for int8 needs one calibrated for its model and dimensions.</summary>
+    public IReadOnlyList<Embeddings.Int8Ranges> Int8Ranges { get; init; } = [];
+
     public void Validate()
     {
         if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > TimeSpan.FromHours(1)) throw new RepShiftException($"--shutdown-timeout {ShutdownTimeout.TotalSeconds} is out of range: use 0 to 3600 seconds");
