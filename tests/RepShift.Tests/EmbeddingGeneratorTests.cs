@@ -46,6 +46,25 @@ public class EmbeddingGeneratorTests
         Assert.Equal(Embedder.Value.Embed(Texts[0]), one.ToArray());
     }
 
+    [Theory]
+    [InlineData(128)]
+    [InlineData(384)]
+    [InlineData(1)]
+    public async Task DimensionsKeepTheLeadingComponentsRenormalised(int dims)
+    {
+        using var generator = new RepShiftEmbeddingGenerator(Embedder.Value);
+        var full = Embedder.Value.Embed(Texts).Vectors;
+        var embeddings = await generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { Dimensions = dims });
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            var v = embeddings[i].Vector.ToArray();
+            Assert.Equal(dims, v.Length);
+            double prefixNorm = Math.Sqrt(full[i].Take(dims).Sum(x => (double)x * x));
+            for (int d = 0; d < dims; d++) Assert.Equal(full[i][d] / prefixNorm, v[d], 1e-6);
+            Assert.Equal(1.0, Math.Sqrt(v.Sum(x => (double)x * x)), 1e-5);
+        }
+    }
+
     [Fact]
     public void MetadataAndServices()
     {
@@ -67,7 +86,9 @@ public class EmbeddingGeneratorTests
         using var generator = new RepShiftEmbeddingGenerator(Embedder.Value);
         var wrongModel = await Assert.ThrowsAsync<RepShiftException>(() => generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { ModelId = "text-embedding-3-small" }));
         Assert.Contains("all-MiniLM-L6-v2", wrongModel.Message);
-        await Assert.ThrowsAsync<RepShiftException>(() => generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { Dimensions = 128 }));
+        var tooMany = await Assert.ThrowsAsync<OptionException>(() => generator.GenerateAsync(Texts, new EmbeddingGenerationOptions { Dimensions = 385 }));
+        Assert.Equal("385 dimensions requested: all-MiniLM-L6-v2 gives 384, so ask for 1 to 384", tooMany.Message);
+        // (0 and below MEAI's options refuse themselves.)
         await Assert.ThrowsAsync<RepShiftException>(() => generator.GenerateAsync(["fine", " "]));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();

@@ -58,7 +58,7 @@ public class ServerErrorTests
     [InlineData("{\"input\": [\"cat\", \"a \\udc00 b\"]}", "input[1] holds a lone surrogate", "input")]
     [InlineData("{\"input\": \"cat\", \"model\": \"\\ud800\"}", "'model' holds a lone surrogate", "model")]
     [InlineData("{\"input\": \"cat\", \"dimensions\": \"16\"}", "'dimensions' is a string", "dimensions")]
-    [InlineData("{\"input\": \"cat\", \"dimensions\": 16.5}", "'dimensions' must be 16", "dimensions")]
+    [InlineData("{\"input\": \"cat\", \"dimensions\": 16.5}", "'dimensions' must be an integer from 1 to 16", "dimensions")]
     [InlineData("{\"input\": 384}", "'input' is a number", "input")]
     [InlineData("{\"input\": {\"text\": \"cat\"}}", "'input' is an object", "input")]
     [InlineData("{\"input\": [1, 2]}", "input[0] is a number", "input")]

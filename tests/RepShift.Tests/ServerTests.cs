@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RepShift.Cli.Serve;
 using RepShift.Compression;
+using RepShift.Embeddings;
 
 namespace RepShift.Tests;
 
@@ -93,6 +94,44 @@ public class ServerTests
     }
 
     [Fact]
+    public async Task DimensionsAndEncodingsShortenAndEncodeTheSameVectors()
+    {
+        string[] texts = ["The cat sat on the mat.", "A dog barked at the mailman.", "ok"];
+        var full = Embedder.Value.Embed(texts).Vectors;
+        var ranges128 = Int8Ranges.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 128));
+        var (app, client) = await StartAsync(new ServeOptions { Int8Ranges = [ranges128] });
+        await using var _ = app;
+
+        // dimensions=128: 128 floats, the leading ones of the full vector, L2-normalised again.
+        var shortened = await EmbedOverHttpAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128 }));
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(128, shortened[i].Length);
+            Assert.Equal(1.0, Math.Sqrt(shortened[i].Sum(x => (double)x * x)), 1e-5);
+            double prefix = Math.Sqrt(full[i].Take(128).Sum(x => (double)x * x));
+            for (int d = 0; d < 128; d++) Assert.Equal(full[i][d] / prefix, shortened[i][d], 1e-6);
+        }
+
+        var base64 = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128, encoding_format = "base64" })));
+        var int8 = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128, encoding_format = "int8" })));
+        var binary = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, encoding_format = "binary" })));
+        for (int i = 0; i < texts.Length; i++)
+        {
+            byte[] bytes = Convert.FromBase64String(base64.GetProperty("data")[i].GetProperty("embedding").GetString()!);
+            Assert.Equal(shortened[i], Enumerable.Range(0, 128).Select(k => System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * k))).ToArray());
+            Assert.Equal(ranges128.Quantize(shortened[i]), int8.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (sbyte)x.GetInt32()).ToArray());
+            var bits = binary.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray();
+            Assert.Equal(48, bits.Length);
+            Assert.Equal(BinaryCodes.Pack(full[i]), bits);
+        }
+
+        // The server holds int8 ranges for 128 dimensions only.
+        var refused = await PostAsync(client, JsonSerializer.Serialize(new { input = texts, encoding_format = "int8" }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("at 128 dimensions, not 384", (await JsonAsync(refused)).GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task PerRequestPresetCompresses()
     {
         var (app, client) = await StartAsync();
@@ -115,7 +154,9 @@ public class ServerTests
     [InlineData("{\"input\": [\"fine\", \"  \"]}", 400, "input[1] has nothing to embed")]
     [InlineData("{\"input\": \"\"}", 400, "input has nothing to embed")]
     [InlineData("{\"input\": \"a\", \"encoding_format\": \"int8\"}", 400, "encoding_format")]
-    [InlineData("{\"input\": \"a\", \"dimensions\": 128}", 400, "'dimensions' must be 384")]
+    [InlineData("{\"input\": \"a\", \"dimensions\": 385}", 400, "'dimensions' must be an integer from 1 to 384")]
+    [InlineData("{\"input\": \"a\", \"dimensions\": 0}", 400, "'dimensions' must be an integer from 1 to 384")]
+    [InlineData("{\"input\": \"a\", \"encoding_format\": \"int4\"}", 400, "use float, base64 (little-endian float32), int8 or binary")]
     [InlineData("{\"input\": \"a\", \"repshift_preset\": \"turbo\"}", 400, "repshift_preset")]
     [InlineData("{\"input\": \"a\", \"model\": \"text-embedding-3-small\"}", 404, "runs all-MiniLM-L6-v2")]
     [InlineData("{\"input\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}", 413, "at most 4")]

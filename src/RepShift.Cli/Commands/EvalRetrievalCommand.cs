@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RepShift.Embeddings;
 using RepShift.Evaluation;
 
 namespace RepShift.Cli.Commands;
@@ -13,12 +14,36 @@ internal static class EvalRetrievalCommand
         var common = new CommonOptions();
         var data = EvalShared.DataOption($"A folder of .txt files (headlines) or a TSV file (default: {DefaultData} when it exists)");
         var format = new Option<RetrievalFormat?>("--format") { Description = "headlines: .txt files, first line the query, the rest the document; tsv: lines id<TAB>query<TAB>document (default: headlines for a folder, tsv for a file)" };
+        var dimensions = new Option<string?>("--dimensions") { Description = "Also score the vectors truncated to these dimensions (comma-separated, e.g. 384,256,128,64; renormalised)" };
+        var encodings = new Option<string?>("--encoding") { Description = "Also score these encodings (comma-separated: float, int8, binary); int8 ranges are calibrated on the documents" };
+        var rescore = new Option<int?>("--rescore") { Description = "With binary: also re-rank the K nearest by Hamming distance with the float query, once against their sign bits and once against the documents' float vectors" }.Range(1);
         var json = new Option<bool>("--json") { Description = "Print {\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
         var command = new Command("retrieval", """
             Retrieval: embeds every query and document, ranks all documents for each query by cosine and reports
             recall@1, recall@10 and MRR@10 (× 100) of the query's own document. Tokens count queries and documents.
-            Example: repshift eval retrieval --data ../shared/data/bbc-news --format headlines --json
+            With --dimensions or --encoding, the same vectors are also scored shortened and encoded as a vector
+            database stores them: one row per dimensions × encoding (float: dot product; int8: dot product of the
+            dequantized vectors; binary: Hamming distance, and with --rescore K the K nearest re-ranked by the float
+            query, against their sign bits (only bits stored) and against the documents' float vectors (kept
+            beside the bits, as vector databases keep originals on disk)), with the bytes searched per vector and
+            the share of the float MRR@10 at the same dimensions. --json then adds "rows".
+            Examples: repshift eval retrieval --data ../shared/data/bbc-news --format headlines --json
+                      repshift eval retrieval --data ../shared/data/bbc-news --format headlines --dimensions 384,256,128,64 --encoding float,int8,binary --rescore 100
             """);
+        dimensions.Validators.Add(r =>
+        {
+            if (r.Implicit || r.Tokens.Count == 0) return;
+            if (OptionChecks.ParseIntList(dimensions.Name, r.Tokens[0].Value, 1, 1 << 16, out _) is { } error) r.AddError(error);
+        });
+        encodings.Validators.Add(r =>
+        {
+            if (r.Implicit || r.Tokens.Count == 0) return;
+            try { ParseEncodings(r.Tokens[0].Value); }
+            catch (RepShiftException e) { r.AddError($"--encoding: {e.Message}"); }
+        });
+        command.Options.Add(dimensions);
+        command.Options.Add(encodings);
+        command.Options.Add(rescore);
         command.Options.Add(data);
         command.Options.Add(format);
         command.Options.Add(json);
@@ -31,17 +56,95 @@ internal static class EvalRetrievalCommand
             var evaluation = new RetrievalEvaluation(RetrievalReader.Read(path, fmt, notes));
             foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
+            var settings = Settings(r.GetValue(dimensions), r.GetValue(encodings), r.GetValue(rescore), embedder);
             var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p));
 
             EvalShared.ReportWork(embedder, report.Work);
             Console.Error.WriteLine($"tokens: {report.QueryTokens} in queries, {report.DocumentTokens} in documents");
             var s = report.Scores;
+            var rows = Score(report, settings, embedder.ModelName);
             if (r.GetValue(json))
-                Cli.WriteJson(new { mrr10 = 100 * s.Mrr10, recall1 = 100 * s.Recall1, recall10 = 100 * s.Recall10, queries = s.Queries, tokens = report.Work.Tokens, token_layers = report.Work.TokenLayers, seconds = report.Work.Seconds });
+            {
+                if (rows.Count == 0)
+                    Cli.WriteJson(new { mrr10 = 100 * s.Mrr10, recall1 = 100 * s.Recall1, recall10 = 100 * s.Recall10, queries = s.Queries, tokens = report.Work.Tokens, token_layers = report.Work.TokenLayers, seconds = report.Work.Seconds });
+                else
+                    Cli.WriteJson(new
+                    {
+                        mrr10 = 100 * s.Mrr10,
+                        recall1 = 100 * s.Recall1,
+                        recall10 = 100 * s.Recall10,
+                        queries = s.Queries,
+                        tokens = report.Work.Tokens,
+                        token_layers = report.Work.TokenLayers,
+                        seconds = report.Work.Seconds,
+                        rows = rows.Select(x => new
+                        {
+                            dimensions = x.Row.Setting.Dimensions,
+                            encoding = x.Row.Setting.Encoding.Name(),
+                            rescore = x.Row.Setting.Rescore,
+                            rescore_with = x.Row.Setting.Rescore == 0 ? null : x.Row.Setting.RescoreWithFloats ? "float" : "bits",
+                            bytes_per_vector = x.Row.Setting.BytesPerVector,
+                            mrr10 = 100 * x.Row.Scores.Mrr10,
+                            recall1 = 100 * x.Row.Scores.Recall1,
+                            recall10 = 100 * x.Row.Scores.Recall10,
+                            share_of_float = x.ShareOfFloat,
+                        }),
+                    });
+            }
             else
+            {
                 Console.WriteLine($"MRR@10 {100 * s.Mrr10:F2}, recall@1 {100 * s.Recall1:F2}, recall@10 {100 * s.Recall10:F2} over {s.Queries} queries from {path}");
+                if (rows.Count > 0) Console.WriteLine($"{"dims",5} {"encoding",-32} {"bytes",6} {"MRR@10",7} {"R@1",6} {"R@10",6} {"of float",8}");
+                foreach (var (row, share) in rows)
+                    Console.WriteLine($"{row.Setting.Dimensions,5} {row.Setting.Name,-32} {row.Setting.BytesPerVector,6} "
+                        + $"{100 * row.Scores.Mrr10,7:F2} {100 * row.Scores.Recall1,6:F2} {100 * row.Scores.Recall10,6:F2} {100 * share,7:F2}%");
+            }
             return 0;
         });
         return command;
+    }
+
+    private static EmbeddingEncoding[] ParseEncodings(string text) =>
+        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EmbeddingEncodings.Parse).Distinct()];
+
+    /// <summary>Every dimensions × encoding asked for (binary twice with --rescore: plain and re-scored); none when neither option is given.</summary>
+    private static List<VectorSetting> Settings(string? dimensions, string? encodings, int? rescore, TextEmbedder embedder)
+    {
+        if (rescore != null && !(encodings is { } e && ParseEncodings(e).Contains(EmbeddingEncoding.Binary)))
+            throw new RepShiftException("--rescore re-ranks binary search hits: add binary to --encoding");
+        if (dimensions is null && encodings is null) return [];
+        int[] dims = [embedder.Dimension];
+        if (dimensions != null && OptionChecks.ParseIntList("--dimensions", dimensions, 1, 1 << 16, out dims) is { } error) throw new RepShiftException(error);
+        foreach (int d in dims) Matryoshka.CheckDimensions(d, embedder.Dimension, embedder.ModelName);
+        var kinds = encodings is null ? [EmbeddingEncoding.Float] : ParseEncodings(encodings);
+        var settings = new List<VectorSetting>();
+        foreach (int d in dims.Distinct())
+            foreach (var kind in kinds)
+            {
+                settings.Add(new VectorSetting(d, kind));
+                if (kind == EmbeddingEncoding.Binary && rescore is int k)
+                {
+                    settings.Add(new VectorSetting(d, kind, k));
+                    settings.Add(new VectorSetting(d, kind, k, RescoreWithFloats: true));
+                }
+            }
+        return settings;
+    }
+
+    /// <summary>Each setting's scores and its share of the float MRR@10 at the same dimensions.</summary>
+    private static List<(EncodedRetrievalRow Row, double ShareOfFloat)> Score(RetrievalReport report, List<VectorSetting> settings, string model)
+    {
+        var rows = new List<(EncodedRetrievalRow, double)>();
+        var floats = new Dictionary<int, double>();
+        foreach (var setting in settings)
+        {
+            var row = EncodedRetrieval.Score(report.QueryVectors, report.DocumentVectors, setting, model);
+            if (!floats.TryGetValue(setting.Dimensions, out double reference))
+                floats[setting.Dimensions] = reference = setting.Encoding == EmbeddingEncoding.Float
+                    ? row.Scores.Mrr10
+                    : EncodedRetrieval.Score(report.QueryVectors, report.DocumentVectors, setting with { Encoding = EmbeddingEncoding.Float, Rescore = 0 }, model).Scores.Mrr10;
+            rows.Add((row, reference > 0 ? row.Scores.Mrr10 / reference : double.NaN));
+        }
+        return rows;
     }
 }

@@ -62,10 +62,17 @@ internal static class ServeCommand
                 + $"default: the {ApiKey.EnvironmentVariable} environment variable, which keeps the key out of the process list",
         };
         var metricsAuth = new Option<bool>("--metrics-auth") { Description = "With an API key, /metrics needs the key too (by default it stays open, like /health/*)" };
+        var int8Ranges = new Option<string[]>("--int8-ranges")
+        {
+            Description = "int8 ranges files (from 'repshift calibrate-encoding'; repeat for several dimension counts) that encoding_format int8 uses",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", $$$"""
             Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
-            "model" (one of the served models; may be left out when only one is served), "encoding_format" (float or
-            base64: little-endian float32), "repshift_preset" (none, balanced, fast; default: the server's --preset).
+            "model" (one of the served models; may be left out when only one is served), "dimensions" (1 to the model's: the
+            leading ones, renormalised), "encoding_format" (float; base64: little-endian float32; int8: levels -128..127,
+            needs --int8-ranges for the model and dimensions; binary: sign bits packed most significant bit first, as
+            bytes 0..255), "repshift_preset" (none, balanced, fast; default: the server's --preset).
             GET /v1/models lists the served models.
             Operations: GET /health/live (200 while the process runs), GET /health/ready (200 once every model is loaded
             and has embedded a probe text; 503 while loading and from the start of shutdown), GET /metrics (Prometheus:
@@ -85,6 +92,7 @@ internal static class ServeCommand
         command.Options.Add(shutdownTimeout);
         command.Options.Add(apiKey);
         command.Options.Add(metricsAuth);
+        command.Options.Add(int8Ranges);
         server.AddTo(command);
         common.AddTo(command);
         // serve takes --model several times: its own option replaces the single one every other command has.
@@ -98,7 +106,8 @@ internal static class ServeCommand
             if (!(drain is >= 0 and <= 3600)) throw new RepShiftException($"--shutdown-timeout {drain} is out of range: use 0 to 3600 seconds");
             string[] names = r.GetValue(models) is { Length: > 0 } given ? given : [Loading.ModelLoader.DefaultModelName];
             string? key = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable(ApiKey.EnvironmentVariable) is { Length: > 0 } env ? env : null);
-            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain), ApiKey = key, MetricsAuth = r.GetValue(metricsAuth) };
+            var ranges = (r.GetValue(int8Ranges) ?? []).Select(Embeddings.Int8Ranges.Load).ToList();
+            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain), ApiKey = key, MetricsAuth = r.GetValue(metricsAuth), Int8Ranges = ranges };
             options.Validate();
             // Every flag is checked before the port is taken; the models load once it is.
             _ = common.EmbedderOptions(r);

@@ -6,7 +6,8 @@ using System.Text.Unicode;
 namespace RepShift.Cli.Serve;
 
 /// <summary>
-/// A parsed and checked <c>POST /v1/embeddings</c> body (OpenAI's shape plus <c>repshift_preset</c>). Every
+/// A parsed and checked <c>POST /v1/embeddings</c> body (OpenAI's shape, <c>encoding_format</c> also int8 and binary,
+/// plus <c>repshift_preset</c>). Every
 /// problem is an <see cref="ApiError"/> naming the field: 400 for malformed or invalid fields (invalid UTF-8, a
 /// lone surrogate escape, a wrongly typed value), 404 for a model not served, 413 for more texts or characters than
 /// the server's limits. Optional fields given as JSON null count as left out; unknown fields (OpenAI's "user")
@@ -15,6 +16,12 @@ namespace RepShift.Cli.Serve;
 internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Preset, bool OneString, ServedModel Model)
 {
     public const string PresetField = "repshift_preset";
+
+    /// <summary>'dimensions': keep that many leading dimensions, renormalised; null keeps all.</summary>
+    public int? Dimensions { get; init; }
+
+    /// <summary>From 'encoding_format': float (also for base64, which is float32 bytes), int8 or binary.</summary>
+    public Embeddings.EmbeddingEncoding Encoding { get; init; }
 
     /// <summary>The one model id prefix accepted besides the bare name: Hugging Face's for these models.</summary>
     public const string ModelPrefix = "sentence-transformers/";
@@ -48,21 +55,26 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
             string modelName = model.Name;
             int dimensions = model.Dimension;
             bool base64 = false;
+            var encoding = Embeddings.EmbeddingEncoding.Float;
             if (Optional(root, "encoding_format") is { } format)
             {
-                base64 = String(format, "'encoding_format'", "encoding_format") switch
+                switch (String(format, "'encoding_format'", "encoding_format"))
                 {
-                    "float" => false,
-                    "base64" => true,
-                    var other => throw ApiError.BadRequest($"'encoding_format' '{other}' is not supported: use float or base64", "encoding_format"),
-                };
+                    case "float": break;
+                    case "base64": base64 = true; break;
+                    case "int8": encoding = Embeddings.EmbeddingEncoding.Int8; break;
+                    case "binary": encoding = Embeddings.EmbeddingEncoding.Binary; break;
+                    case var other: throw ApiError.BadRequest($"'encoding_format' '{other}' is not supported: use float, base64 (little-endian float32), int8 or binary (sign bits packed most significant bit first)", "encoding_format");
+                }
             }
+            int? shortened = null;
             if (Optional(root, "dimensions") is { } dims)
             {
                 if (dims.ValueKind != JsonValueKind.Number)
-                    throw ApiError.BadRequest($"'dimensions' is {Describe(dims.ValueKind)}: it must be the integer {dimensions} (or left out)", "dimensions");
-                if (!(dims.TryGetInt32(out int d) && d == dimensions))
-                    throw ApiError.BadRequest($"'dimensions' must be {dimensions} (or left out): {modelName} gives {dimensions}-dimensional vectors", "dimensions");
+                    throw ApiError.BadRequest($"'dimensions' is {Describe(dims.ValueKind)}: it must be an integer from 1 to {dimensions} (or left out)", "dimensions");
+                if (!(dims.TryGetInt32(out int d) && d >= 1 && d <= dimensions))
+                    throw ApiError.BadRequest($"'dimensions' must be an integer from 1 to {dimensions} (or left out): {modelName} gives {dimensions}-dimensional vectors, shortened ones are renormalised", "dimensions");
+                shortened = d;
             }
             string? preset = null;
             if (Optional(root, PresetField) is { } p)
@@ -71,7 +83,7 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
                 if (!Compression.Presets.Names.Contains(preset))
                     throw ApiError.BadRequest($"'{PresetField}' must be one of {string.Join(", ", Compression.Presets.Names)}", PresetField);
             }
-            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String, model);
+            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String, model) { Dimensions = shortened, Encoding = encoding };
         }
     }
 

@@ -11,6 +11,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Prometheus;
+using RepShift.Compression;
+using RepShift.Embeddings;
 
 namespace RepShift.Cli.Serve;
 
@@ -198,6 +200,7 @@ internal sealed class EmbeddingServer
                 return found;
             }, _options);
             var model = request.Model;
+            var format = Format(request, model);
             for (int i = 0; i < request.Texts.Length; i++)
             {
                 // The one rule for texts with nothing to embed (the tokenizer's): every such text would get the
@@ -225,7 +228,7 @@ internal sealed class EmbeddingServer
             }
             _metrics.Texts.WithLabels(model.Name).Inc(result.Vectors.Length);
             _metrics.Tokens.WithLabels(model.Name).Inc(result.TotalTokens);
-            await WriteAsync(context.Response, request, result);
+            await WriteAsync(context.Response, request, format, result);
         }
         catch (ApiError e)
         {
@@ -282,7 +285,23 @@ internal sealed class EmbeddingServer
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private static async Task WriteAsync(HttpResponse response, EmbeddingRequest request, BatchedEmbeddings result)
+    /// <summary>The request's dimensions and encoding for this model; int8 takes the server's ranges for this model and dimension count.</summary>
+    private VectorFormat Format(EmbeddingRequest request, ServedModel model)
+    {
+        int dims = request.Dimensions ?? model.Dimension;
+        Int8Ranges? ranges = null;
+        if (request.Encoding == EmbeddingEncoding.Int8)
+        {
+            var mine = _options.Int8Ranges.Where(x => x.Model.Equals(model.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+            ranges = mine.FirstOrDefault(x => x.Dimension == dims)
+                ?? throw ApiError.BadRequest(mine.Count == 0
+                    ? $"'encoding_format' int8 needs ranges calibrated for {model.Name}, and this server has none (start it with --int8-ranges FILE from 'repshift calibrate-encoding')"
+                    : $"'encoding_format' int8 has ranges for {model.Name} at {string.Join(", ", mine.Select(x => x.Dimension))} dimensions, not {dims}: ask for those 'dimensions'", "encoding_format");
+        }
+        return new VectorFormat(model.Name, model.Dimension, dims, request.Encoding, ranges);
+    }
+
+    private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, VectorFormat format, BatchedEmbeddings result)
     {
         response.ContentType = "application/json";
         // Texts in the encoder batch this request ran in: shows micro-batching at work (bench serve averages it).
@@ -296,12 +315,11 @@ internal sealed class EmbeddingServer
             json.WriteStartObject();
             json.WriteString("object", "embedding");
             json.WriteNumber("index", i);
-            if (request.Base64) json.WriteBase64String("embedding", LittleEndianBytes(result.Vectors[i]));
+            if (request.Base64) json.WriteBase64String("embedding", LittleEndianBytes(format.Shorten(result.Vectors[i])));
             else
             {
-                json.WriteStartArray("embedding");
-                foreach (float v in result.Vectors[i]) json.WriteNumberValue(v);
-                json.WriteEndArray();
+                json.WritePropertyName("embedding");
+                format.WriteJsonArray(json, result.Vectors[i]);
             }
             json.WriteEndObject();
         }

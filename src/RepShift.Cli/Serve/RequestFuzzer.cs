@@ -95,8 +95,8 @@ internal static class RequestFuzzer
         var model = Gen.Frequency(
             (3, Gen.OneOfConst(modelName, EmbeddingRequest.ModelPrefix + modelName, "evil/" + modelName, modelName.ToUpperInvariant(), "text-embedding-3-small", "", "/" + modelName).Select(Quote)),
             (1, anyValue));
-        var format = Gen.Frequency((3, Gen.OneOfConst("float", "base64", "int8", "FLOAT", "").Select(Quote)), (1, anyValue));
-        var dims = Gen.Frequency((3, Gen.OneOfConst($"{dimensions}", "128", $"\"{dimensions}\"", $"{dimensions}.0", "-1", "1e400", "null")), (1, anyValue));
+        var format = Gen.Frequency((3, Gen.OneOfConst("float", "base64", "int8", "binary", "FLOAT", "").Select(Quote)), (1, anyValue));
+        var dims = Gen.Frequency((3, Gen.OneOfConst($"{dimensions}", "128", "1", $"{dimensions / 2}", "0", $"\"{dimensions}\"", $"{dimensions}.0", "-1", "1e400", "null")), (1, anyValue));
         var preset = Gen.Frequency((3, Gen.OneOfConst("none", "balanced", "fast", "TURBO", "").Select(Quote)), (1, anyValue));
         var unknown = Gen.Select(Gen.OneOfConst("user", "x", "input ", "Input", "\\u0069nput"), anyValue, (k, v) => $"\"{k}\":{v}");
         Gen<string?> Field(string name, Gen<string> value, int presentInTen) =>

@@ -35,6 +35,8 @@ internal sealed record ServeOptions
 
     /// <summary>With <see cref="ApiKey"/>: <c>/metrics</c> needs the key too.</summary>
     public bool MetricsAuth { get; init; }
+    /// <summary>int8 ranges the server may use (--int8-ranges): a request for int8 needs one calibrated for its model and dimensions.</summary>
+    public IReadOnlyList<Embeddings.Int8Ranges> Int8Ranges { get; init; } = [];
 
     public void Validate()
     {

@@ -3,7 +3,14 @@ using System.Diagnostics;
 namespace RepShift.Evaluation;
 
 /// <summary>Result of <see cref="RetrievalEvaluation"/>; <see cref="QueryTokens"/> and <see cref="DocumentTokens"/> split <see cref="EmbeddingWork.Tokens"/>.</summary>
-public sealed record RetrievalReport(RetrievalScores Scores, long QueryTokens, long DocumentTokens, EmbeddingWork Work);
+public sealed record RetrievalReport(RetrievalScores Scores, long QueryTokens, long DocumentTokens, EmbeddingWork Work)
+{
+    /// <summary>The query vectors scored, for re-scoring at other dimensions and encodings (<see cref="EncodedRetrieval"/>).</summary>
+    public IReadOnlyList<float[]> QueryVectors { get; init; } = [];
+
+    /// <summary>The document vectors scored, in the same order as the queries.</summary>
+    public IReadOnlyList<float[]> DocumentVectors { get; init; } = [];
+}
 
 /// <summary>Query → document retrieval: every query ranks all documents by cosine and should find its own.</summary>
 public sealed class RetrievalEvaluation
@@ -33,6 +40,10 @@ public sealed class RetrievalEvaluation
         var documents = new ArraySegment<float[]>(result.Vectors, _count, _count);
         long queryTokens = 0;
         for (int i = 0; i < _count; i++) queryTokens += result.Tokens[i];
-        return new RetrievalReport(RetrievalMetrics.Score(queries, documents), queryTokens, result.TotalTokens - queryTokens, EmbeddingWork.Of(result, seconds));
+        return new RetrievalReport(RetrievalMetrics.Score(queries, documents), queryTokens, result.TotalTokens - queryTokens, EmbeddingWork.Of(result, seconds))
+        {
+            QueryVectors = queries,
+            DocumentVectors = documents,
+        };
     }
 }

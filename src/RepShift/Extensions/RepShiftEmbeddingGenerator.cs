@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using RepShift.Compression;
+using RepShift.Embeddings;
 
 namespace RepShift.Extensions;
 
@@ -39,14 +40,17 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
 
     /// <summary>
     /// Embeds <paramref name="values"/> in order. <see cref="EmbeddingGenerationOptions.ModelId"/>, when set, must name
-    /// this generator's model and <see cref="EmbeddingGenerationOptions.Dimensions"/> its dimension: RepShift runs one
-    /// model and does not shorten vectors. Usage reports the tokens embedded (after truncation).
+    /// this generator's model. <see cref="EmbeddingGenerationOptions.Dimensions"/>, when set, keeps that many leading
+    /// dimensions (1 to the model's) and L2-normalises them again (Matryoshka truncation, <see cref="Matryoshka"/>).
+    /// Usage reports the tokens embedded (after truncation).
     /// </summary>
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
         var texts = values as IReadOnlyList<string> ?? [.. values];
         var plan = Plan(options);
+        int dimensions = options?.Dimensions ?? Embedder.Dimension;
+        Matryoshka.CheckDimensions(dimensions, Embedder.Dimension, Embedder.ModelName);
         // The encoder is CPU-bound and synchronous; running it on the pool keeps callers' threads (UI, request loops) free.
         return Task.Run(() =>
         {
@@ -56,7 +60,7 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
             {
                 Usage = new UsageDetails { InputTokenCount = result.TotalTokens, TotalTokenCount = result.TotalTokens },
             };
-            foreach (var v in result.Vectors) embeddings.Add(new Embedding<float>(v) { ModelId = Embedder.ModelName, CreatedAt = created });
+            foreach (var v in result.Vectors) embeddings.Add(new Embedding<float>(dimensions == v.Length ? v : Matryoshka.Truncate(v, dimensions)) { ModelId = Embedder.ModelName, CreatedAt = created });
             return embeddings;
         }, cancellationToken);
     }
@@ -85,8 +89,6 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         if (options is null) return Embedder.Options.Compression;
         if (options.ModelId is { } model && !string.Equals(model, Embedder.ModelName, StringComparison.OrdinalIgnoreCase))
             throw new RepShiftException($"model '{model}' is not available: this generator runs {Embedder.ModelName}");
-        if (options.Dimensions is int dims && dims != Embedder.Dimension)
-            throw new RepShiftException($"{dims} dimensions requested: {Embedder.ModelName} gives {Embedder.Dimension}");
         if (options.AdditionalProperties?.TryGetValue(PresetProperty, out object? preset) == true)
             return preset is string name ? Presets.Get(name) : throw new RepShiftException($"{PresetProperty} must be a preset name ({string.Join(", ", Presets.Names)})");
         return Embedder.Options.Compression;

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using RepShift.Embeddings;
+
+namespace RepShift.Cli;
+
+/// <summary>--dimensions, --encoding and --int8-ranges: the shape of the vectors a command hands out.</summary>
+internal sealed class VectorOptions
+{
+    public readonly Option<int?> Dimensions = new Option<int?>("--dimensions")
+    {
+        Description = "Keep the first N dimensions and L2-normalise again (Matryoshka truncation); 1 to the model's dimension (default: all)",
+    }.Range(1, 1 << 16, "the model's dimension is checked when it loads");
+
+    public readonly Option<string?> Encoding = new("--encoding")
+    {
+        Description = "Vector encoding: float (default), int8 (one byte per dimension, needs --int8-ranges) or binary (sign bits packed most significant bit first, written as bytes 0-255)",
+    };
+
+    public readonly Option<string?> Int8Ranges = new Option<string?>("--int8-ranges")
+    {
+        Description = "Per-dimension int8 ranges for this model and --dimensions, as written by 'repshift calibrate-encoding' (default for a model folder: its " + RangesFileName("N") + ")",
+    }.ExistingFile();
+
+    public void AddTo(Command command)
+    {
+        Encoding.Validators.Add(r =>
+        {
+            if (r.Implicit || r.Tokens.Count == 0) return;
+            try { EmbeddingEncodings.Parse(r.Tokens[0].Value); }
+            catch (RepShiftException e) { r.AddError($"--encoding: {e.Message}"); }
+        });
+        command.Options.Add(Dimensions);
+        command.Options.Add(Encoding);
+        command.Options.Add(Int8Ranges);
+    }
+
+    /// <summary>File name of the int8 ranges for <paramref name="dimensions"/> dimensions, beside a model folder's settings.</summary>
+    public static string RangesFileName(string dimensions) => $"repshift_int8_ranges_{dimensions}.json";
+
+    public static string RangesFileName(int dimensions) => RangesFileName(dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Where calibrate-encoding writes by default: in the model's folder, or here for a built-in model or an .onnx file.</summary>
+    public static string DefaultRangesPath(string? model, int dimensions) =>
+        model is not null && Directory.Exists(model) ? Path.Combine(model, RangesFileName(dimensions)) : RangesFileName(dimensions);
+
+    /// <summary>The format for <paramref name="embedder"/>'s vectors: dimensions checked against the model, int8 ranges against the model and dimensions;
+    /// without --int8-ranges, a model folder's own ranges file for these dimensions is used.</summary>
+    public VectorFormat Format(ParseResult r, TextEmbedder embedder, string? model)
+    {
+        var encoding = r.GetValue(Encoding) is { } name ? EmbeddingEncodings.Parse(name) : EmbeddingEncoding.Float;
+        string? rangesPath = r.GetValue(Int8Ranges);
+        if (rangesPath != null && encoding != EmbeddingEncoding.Int8) throw new RepShiftException("--int8-ranges is only used with --encoding int8");
+        int dims = r.GetValue(Dimensions) ?? embedder.Dimension;
+        if (encoding == EmbeddingEncoding.Int8 && rangesPath is null && model is { } m && Directory.Exists(m) && File.Exists(Path.Combine(m, RangesFileName(dims))))
+            rangesPath = Path.Combine(m, RangesFileName(dims));
+        var ranges = rangesPath is null ? null : Embeddings.Int8Ranges.Load(rangesPath);
+        try
+        {
+            return new VectorFormat(embedder.ModelName, embedder.Dimension, r.GetValue(Dimensions), encoding, ranges);
+        }
+        catch (OptionException e) when (e.Property == "Int8Ranges" && rangesPath != null)
+        {
+            throw new RepShiftException($"--int8-ranges {rangesPath}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Numerics.Tensors;
+using RepShift.Embeddings;
+
+namespace RepShift.Evaluation;
+
+/// <summary>
+/// One way to store and search the vectors: dimensions kept, encoding, and for binary how many Hamming hits are
+/// re-scored (0: none), against their sign bits or, with <paramref name="RescoreWithFloats"/>, against the documents'
+/// float vectors kept beside the bits (as vector databases keep originals on disk: 4 bytes per dimension more).
+/// </summary>
+public sealed record VectorSetting(int Dimensions, EmbeddingEncoding Encoding, int Rescore = 0, bool RescoreWithFloats = false)
+{
+    /// <summary>Bytes searched per vector (float originals used only for re-scoring are not counted).</summary>
+    public int BytesPerVector => Encoding.BytesPerVector(Dimensions);
+
+    public string Name => Encoding.Name() + (Rescore > 0 ? $" + rescore {Rescore}{(RescoreWithFloats ? " (float docs)" : " (bits)")}" : "");
+
+    public override string ToString() => $"{Dimensions} {Name}";
+}
+
+/// <summary>Retrieval scores of one <see cref="VectorSetting"/>.</summary>
+public sealed record EncodedRetrievalRow(VectorSetting Setting, RetrievalScores Scores);
+
+/// <summary>
+/// Retrieval with shortened and encoded vectors, as a vector database would store them: the float vectors of a
+/// <see cref="RetrievalReport"/> are truncated (and renormalised), then
+/// <list type="bullet">
+/// <item>float: ranked by dot product (the cosine);</item>
+/// <item>int8: queries and documents quantized with ranges calibrated on the documents, ranked by the dot product of the dequantized vectors;</item>
+/// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances in corpus order); with a
+/// rescore K, the K nearest are re-ranked by the float query's dot product with their sign vectors (only the
+/// bits are stored) or, with <see cref="VectorSetting.RescoreWithFloats"/>, by the float dot product with the
+/// documents' float vectors.</item>
+/// </list>
+/// Exact copies of the own document (bit-identical float vectors: BBC holds duplicated bodies) count as the
+/// own document, as in <see cref="RetrievalMetrics"/>.
+/// </summary>
+public static class EncodedRetrieval
+{
+    public static EncodedRetrievalRow Score(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> documents, VectorSetting setting, string model)
+    {
+        if (queries.Count != documents.Count) throw new ArgumentException($"{queries.Count} queries but {documents.Count} documents: each query needs its own document");
+        if (documents.Count == 0) throw new ArgumentException("no documents");
+        Matryoshka.CheckDimensions(setting.Dimensions, documents[0].Length, model);
+        if (setting.Rescore < 0 || (setting.Rescore > 0 && setting.Encoding != EmbeddingEncoding.Binary) || (setting.RescoreWithFloats && setting.Rescore == 0))
+            throw new ArgumentException($"re-scoring applies to the binary encoding only, with K ≥ 1 (got {setting})");
+        var groups = CopyGroups(documents);
+        var q = Matryoshka.Truncate(queries, setting.Dimensions);
+        var d = Matryoshka.Truncate(documents, setting.Dimensions);
+        int[] ranks = setting.Encoding switch
+        {
+            EmbeddingEncoding.Float => DotRanks(q, d, groups),
+            EmbeddingEncoding.Int8 => Int8Ranks(q, d, groups, model),
+            _ => BinaryRanks(q, d, groups, setting.Rescore, setting.RescoreWithFloats),
+        };
+        return new EncodedRetrievalRow(setting, RetrievalMetrics.FromRanks(ranks));
+    }
+
+    /// <summary>For each document, the index of the first document with the same float vector.</summary>
+    private static int[] CopyGroups(IReadOnlyList<float[]> documents)
+    {
+        var first = new Dictionary<float[], int>(new VectorComparer());
+        var groups = new int[documents.Count];
+        for (int j = 0; j < groups.Length; j++)
+        {
+            if (!first.TryGetValue(documents[j], out int g)) first[documents[j]] = g = j;
+            groups[j] = g;
+        }
+        return groups;
+    }
+
+    private static int[] Int8Ranks(float[][] queries, float[][] documents, int[] groups, string model)
+    {
+        var ranges = Int8Ranges.Calibrate(model, documents);
+        var q = queries.Select(v => ranges.Dequantize(ranges.Quantize(v))).ToArray();
+        var d = documents.Select(v => ranges.Dequantize(ranges.Quantize(v))).ToArray();
+        return DotRanks(q, d, groups);
+    }
+
+    /// <summary>1 + the documents (not copies of the own one) with a strictly larger dot product.</summary>
+    private static int[] DotRanks(float[][] queries, float[][] documents, int[] groups)
+    {
+        var ranks = new int[queries.Length];
+        Parallel.For(0, queries.Length, i =>
+        {
+            float own = TensorPrimitives.Dot(queries[i], documents[i]);
+            int ahead = 0;
+            for (int j = 0; j < documents.Length; j++)
+                if (groups[j] != groups[i] && TensorPrimitives.Dot(queries[i], documents[j]) > own) ahead++;
+            ranks[i] = ahead + 1;
+        });
+        return ranks;
+    }
+
+    /// <summary>The 1-based position of the first copy of the own document in the search's result list; past its end, a miss.</summary>
+    private static int[] BinaryRanks(float[][] queries, float[][] documents, int[] groups, int rescore, bool withFloats)
+    {
+        var codes = documents.Select(v => BinaryCodes.Pack(v)).ToArray();
+        var ranks = new int[queries.Length];
+        Parallel.For(0, queries.Length, i =>
+        {
+            var query = BinaryCodes.Pack(queries[i]);
+            int[] hits = rescore == 0 ? BinaryCodes.Search(query, codes, codes.Length)
+                : withFloats ? RescoreWithFloats(queries[i], documents, BinaryCodes.Search(query, codes, rescore))
+                : BinaryCodes.Rescore(queries[i], codes, BinaryCodes.Search(query, codes, rescore));
+            int at = Array.FindIndex(hits, j => groups[j] == groups[i]);
+            ranks[i] = at < 0 ? int.MaxValue : at + 1;
+        });
+        return ranks;
+    }
+
+    /// <summary>The shortlist by the float dot product, best first; equal scores keep the shortlist's order.</summary>
+    private static int[] RescoreWithFloats(float[] query, float[][] documents, int[] shortlist) =>
+        [.. shortlist.Select((j, position) => (j, position, score: TensorPrimitives.Dot(query, documents[j])))
+            .OrderByDescending(x => x.score).ThenBy(x => x.position).Select(x => x.j)];
+
+    private sealed class VectorComparer : IEqualityComparer<float[]>
+    {
+        public bool Equals(float[]? x, float[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(float[] v)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+            return hash.ToHashCode();
+        }
+    }
+}

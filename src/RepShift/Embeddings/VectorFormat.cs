@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace RepShift.Embeddings;
+
+/// <summary>
+/// What to hand out for a model's vectors: how many dimensions (Matryoshka truncation, renormalised) and in which
+/// encoding. Checked once when made: dimensions 1 to the model's, and int8 needs ranges calibrated for this model
+/// at these dimensions.
+/// </summary>
+public sealed class VectorFormat
+{
+    private readonly Int8Ranges? _ranges;
+
+    /// <param name="modelName">The model the vectors come from (int8 ranges must name it).</param>
+    /// <param name="modelDimension">The model's own dimension.</param>
+    /// <param name="dimensions">Dimensions to keep; null keeps all.</param>
+    /// <param name="encoding">Encoding of the output.</param>
+    /// <param name="ranges">Required for <see cref="EmbeddingEncoding.Int8"/>, ignored otherwise.</param>
+    public VectorFormat(string modelName, int modelDimension, int? dimensions = null, EmbeddingEncoding encoding = EmbeddingEncoding.Float, Int8Ranges? ranges = null)
+    {
+        Dimensions = dimensions ?? modelDimension;
+        Matryoshka.CheckDimensions(Dimensions, modelDimension, modelName);
+        Encoding = encoding;
+        if (encoding == EmbeddingEncoding.Int8)
+        {
+            _ranges = ranges ?? throw new OptionException("Int8Ranges", "the int8 encoding needs per-dimension ranges calibrated on a corpus: write them with 'repshift calibrate-encoding' and pass the file");
+            _ranges.CheckFor(modelName, Dimensions);
+        }
+        ModelDimension = modelDimension;
+    }
+
+    public int Dimensions { get; }
+
+    public int ModelDimension { get; }
+
+    public EmbeddingEncoding Encoding { get; }
+
+    public int BytesPerVector => Encoding.BytesPerVector(Dimensions);
+
+    /// <summary>The vector at <see cref="Dimensions"/>: truncated and renormalised, or the same array when nothing is cut.</summary>
+    public float[] Shorten(float[] vector) => vector.Length == Dimensions ? vector : Matryoshka.Truncate(vector, Dimensions);
+
+    /// <summary>int8 levels of the shortened vector.</summary>
+    public sbyte[] ToInt8(float[] vector) => (_ranges ?? throw new InvalidOperationException("this format is not int8")).Quantize(Shorten(vector));
+
+    /// <summary>Packed sign bits of the shortened vector (see <see cref="BinaryCodes"/>).</summary>
+    public byte[] ToBinary(float[] vector) => BinaryCodes.Pack(Shorten(vector));
+
+    /// <summary>
+    /// Writes the encoded vector as a JSON array: floats, int8 levels (−128…127), or the packed bytes as
+    /// unsigned integers (0…255, most significant bit = first dimension).
+    /// </summary>
+    public void WriteJsonArray(Utf8JsonWriter json, float[] vector)
+    {
+        json.WriteStartArray();
+        switch (Encoding)
+        {
+            case EmbeddingEncoding.Float:
+                foreach (float v in Shorten(vector)) json.WriteNumberValue(v);
+                break;
+            case EmbeddingEncoding.Int8:
+                foreach (sbyte q in ToInt8(vector)) json.WriteNumberValue(q);
+                break;
+            default:
+                foreach (byte b in ToBinary(vector)) json.WriteNumberValue(b);
+                break;
+        }
+        json.WriteEndArray();
+    }
+}

@@ -1,0 +1,48 @@
+using RepShift.Embeddings;
+using RepShift.Evaluation;
+
+namespace RepShift.Tests;
+
+/// <summary>Retrieval with shortened and encoded vectors against the float metric and a plain Hamming ranking.</summary>
+public class EncodedRetrievalTests
+{
+    private static float[][] Vectors(Random random, int count, int dim) =>
+        [.. Enumerable.Range(0, count).Select(_ => Matryoshka.Truncate(Enumerable.Range(0, dim).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), dim))];
+
+    [Fact]
+    public void FloatAtFullDimensionsEqualsTheRetrievalMetric()
+    {
+        var random = new Random(11);
+        var documents = Vectors(random, 60, 32);
+        // Each query is its document plus noise, so ranks spread over 1..many.
+        var queries = documents.Select(d => Matryoshka.Truncate(d.Select(x => x + (float)(random.NextDouble() - 0.5)).ToArray(), 32)).ToArray();
+        var row = EncodedRetrieval.Score(queries, documents, new VectorSetting(32, EmbeddingEncoding.Float), "m");
+        Assert.Equal(RetrievalMetrics.Score(queries, documents), row.Scores);
+        Assert.Equal(RetrievalMetrics.Score(Matryoshka.Truncate(queries, 8), Matryoshka.Truncate(documents, 8)),
+            EncodedRetrieval.Score(queries, documents, new VectorSetting(8, EmbeddingEncoding.Float), "m").Scores);
+    }
+
+    [Fact]
+    public void BinaryRanksAreHammingPositionsAndCopiesCountAsTheOwnDocument()
+    {
+        var random = new Random(12);
+        var documents = Vectors(random, 40, 16);
+        documents[5] = documents[3]; // document 5 is a copy of 3: either one found is the article
+        var queries = documents.Select(d => Matryoshka.Truncate(d.Select(x => x + (float)(random.NextDouble() - 0.5)).ToArray(), 16)).ToArray();
+        var codes = documents.Select(d => BinaryCodes.Pack(d)).ToList();
+        var ranks = new int[queries.Length];
+        for (int i = 0; i < queries.Length; i++)
+        {
+            var q = BinaryCodes.Pack(queries[i]);
+            // Plain reference: sort by distance then index; the first entry that is the own document or its copy.
+            var order = Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(q, codes[j])).ThenBy(j => j).ToList();
+            ranks[i] = 1 + order.FindIndex(j => j == i || (i is 3 or 5 && j is 3 or 5));
+        }
+        Assert.Equal(RetrievalMetrics.FromRanks(ranks), EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary), "m").Scores);
+
+        // Re-scoring the whole corpus against float documents is the float ranking.
+        var all = EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, documents.Length, RescoreWithFloats: true), "m");
+        Assert.Equal(EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Float), "m").Scores, all.Scores);
+        Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Int8, 10), "m"));
+    }
+}

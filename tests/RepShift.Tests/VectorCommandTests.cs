@@ -1,0 +1,93 @@
+using System.Text.Json;
+using RepShift.Cli;
+using RepShift.Embeddings;
+using CliApp = RepShift.Cli.Cli;
+
+namespace RepShift.Tests;
+
+/// <summary><c>embed --dimensions/--encoding</c> and <c>calibrate-encoding</c> on a tiny generated model.</summary>
+[Collection(nameof(CliCollection))]
+public class VectorCommandTests
+{
+    private static readonly string[] Texts = ["the cat sat on the mat", "a dog", "cats and dogs sat", "the mat"];
+
+    private static (int Code, string Output, string Errors) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var saved = Console.Out;
+        try
+        {
+            Console.SetOut(output);
+            return (CliApp.Invoke(Program.CreateRoot(), args, errors), output.ToString(), errors.ToString());
+        }
+        finally { Console.SetOut(saved); }
+    }
+
+    private static List<JsonElement> Lines(string path) =>
+        [.. File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    [Fact]
+    public void EmbedShortensAndEncodesWithRangesFromTheModelFolder()
+    {
+        using var dir = new TempDirectory();
+        string model = dir.File("tiny");
+        new RepShift.Cli.Benchmarks.TinyModelFiles().WriteFolder(model);
+        string corpus = dir.Write("corpus.txt", string.Join("\n", Texts));
+        string[] common = ["--model", model, "--max-tokens", "16", "--threads", "1"];
+
+        var (code, _, errors) = Run(["embed", .. Texts, .. common, "-o", dir.File("full.jsonl")]);
+        Assert.True(code == 0, errors);
+        var full = Lines(dir.File("full.jsonl")).Select(l => l.GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(TinyModelFilesHidden, full[0].Length);
+
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--dimensions", "4", "-o", dir.File("float4.jsonl")]);
+        Assert.True(code == 0, errors);
+        var float4 = Lines(dir.File("float4.jsonl"));
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            Assert.Equal(4, float4[i].GetProperty("dimensions").GetInt32());
+            Assert.Equal("float", float4[i].GetProperty("encoding").GetString());
+            Assert.Equal(Matryoshka.Truncate(full[i], 4), float4[i].GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray());
+        }
+
+        // int8 without ranges is refused; calibrate-encoding writes them beside the model's settings, where embed finds them.
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--dimensions", "4", "--encoding", "int8"]);
+        Assert.Equal(2, code);
+        Assert.Contains("calibrate-encoding", errors, StringComparison.Ordinal);
+        (code, _, errors) = Run(["calibrate-encoding", "--data", corpus, .. common, "--dimensions", "4"]);
+        Assert.True(code == 0, errors);
+        var ranges = Int8Ranges.Load(Path.Combine(model, VectorOptions.RangesFileName(4)));
+        Assert.Equal(4, ranges.Dimension);
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--dimensions", "4", "--encoding", "int8", "-o", dir.File("int8.jsonl")]);
+        Assert.True(code == 0, errors);
+        var int8 = Lines(dir.File("int8.jsonl"));
+        for (int i = 0; i < Texts.Length; i++)
+            Assert.Equal(ranges.Quantize(Matryoshka.Truncate(full[i], 4)), int8[i].GetProperty("embedding").EnumerateArray().Select(x => (sbyte)x.GetInt32()).ToArray());
+        // The folder's ranges are for 4 dimensions; at 8 there is no file, and an explicit file for 4 is refused.
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--encoding", "int8", "--int8-ranges", Path.Combine(model, VectorOptions.RangesFileName(4))]);
+        Assert.Equal(2, code);
+        Assert.Contains("calibrated at 4 dimensions, not 8", errors, StringComparison.Ordinal);
+
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--encoding", "binary", "-o", dir.File("bits.jsonl")]);
+        Assert.True(code == 0, errors);
+        var bits = Lines(dir.File("bits.jsonl"));
+        for (int i = 0; i < Texts.Length; i++)
+            Assert.Equal(BinaryCodes.Pack(full[i]), bits[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("9", "9 dimensions requested: tiny gives 8, so ask for 1 to 8")]
+    [InlineData("0", "--dimensions 0 is out of range")]
+    public void DimensionsBeyondTheModelAreOneErrorLine(string dims, string expected)
+    {
+        using var dir = new TempDirectory();
+        new RepShift.Cli.Benchmarks.TinyModelFiles().WriteFolder(dir.File("tiny"));
+        var (code, _, errors) = Run("embed", "the cat", "--model", dir.File("tiny"), "--max-tokens", "16", "--dimensions", dims);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", errors, StringComparison.Ordinal);
+        Assert.Contains(expected, errors, StringComparison.Ordinal);
+    }
+
+    private const int TinyModelFilesHidden = RepShift.Cli.Benchmarks.TinyModelFiles.Hidden;
+}
