@@ -23,11 +23,18 @@ public sealed class TextEmbedder : IDisposable
         Options.Compression.Validate(model.Weights.Config.Layers, model.Name);
         ModelName = model.Name;
         Tokenizer = model.Tokenizer;
+        var pooling = Options.Pooling ?? model.Conventions.Pooling ?? throw new ModelFormatException(
+            $"{model.Name}: its files do not say how token states become one vector; state the pooling with --embedding-pooling cls|mean|max|last-token|weighted-mean "
+            + "(EmbedderOptions.Pooling in C#), or put sentence-transformers' modules.json and 1_Pooling/config.json beside it");
+        Conventions = model.Conventions with { Pooling = pooling };
+        CheckPlanPooling(Options.Compression, pooling);
+        var config = model.Weights.Config with { Pooling = pooling, Normalize = model.Conventions.Normalize };
+        var weights = config == model.Weights.Config ? model.Weights : model.Weights.WithConfig(config);
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
         if (Options.Precision != Precision.Fp32) throw new NotSupportedException("Precision.Int8 is not implemented yet"); // interim, until the int8 GEMM lands (issue 16)
         var compute = new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
-        try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name); }
+        try { Encoder = new BertEncoder(weights, compute, Options.Attention, model.Name); }
         catch
         {
             compute.Dispose();
@@ -42,7 +49,19 @@ public sealed class TextEmbedder : IDisposable
         ModelName = other.ModelName;
         Tokenizer = other.Tokenizer;
         Encoder = other.Encoder;
+        Conventions = other.Conventions;
         Options.Compression.Validate(Encoder.Config.Layers, ModelName);
+        CheckPlanPooling(Options.Compression, Encoder.Config.Pooling);
+    }
+
+    /// <summary>Frozen states of dropped tokens join a plain mean only; a fused row has no position, so position-weighted pooling cannot place it.</summary>
+    private static void CheckPlanPooling(CompressionPlan plan, PoolingMode pooling)
+    {
+        if (plan.IsDense) return;
+        if (plan.Pooling == CompressionPooling.Frozen && pooling != PoolingMode.Mean)
+            throw new OptionException(nameof(CompressionPlan.Pooling), $"compression pooling Frozen adds dropped tokens to a mean; this model pools by {pooling}: use compression pooling Mean");
+        if (plan.Mode == ReduceMode.Fuse && pooling == PoolingMode.WeightedMean)
+            throw new OptionException(nameof(CompressionPlan.Mode), "Mode Fuse makes rows without a position, which WeightedMean pooling cannot weigh; use Drop or Merge");
     }
 
     /// <summary>
@@ -56,6 +75,9 @@ public sealed class TextEmbedder : IDisposable
 
     public string ModelName { get; }
     public EmbedderOptions Options { get; }
+
+    /// <summary>The model's pooling (as run: the caller's override applied), normalisation and prompts.</summary>
+    public ModelConventions Conventions { get; }
     public BertTextTokenizer Tokenizer { get; }
     public BertEncoder Encoder { get; }
     public int Dimension => Encoder.Config.Hidden;
@@ -97,7 +119,11 @@ public sealed class TextEmbedder : IDisposable
     /// </summary>
     public (float[][] Vectors, int[] TokenLayers) EmbedIds(IReadOnlyList<int[]> ids, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
     {
-        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
+        if (plan != null && !ReferenceEquals(plan, Options.Compression))
+        {
+            plan.Validate(Encoder.Config.Layers, ModelName);
+            CheckPlanPooling(plan, Encoder.Config.Pooling);
+        }
         plan ??= Options.Compression;
         var vectors = new float[ids.Count][];
         var tokenLayers = new int[ids.Count];

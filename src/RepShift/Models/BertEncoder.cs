@@ -127,7 +127,11 @@ public sealed class BertEncoder
         LayerNorm.Apply(Compute, batch.HiddenArray, batch.Count, d, _embeddings.NormGamma, _embeddings.NormBeta, c.LayerNormEps);
     }
 
-    /// <summary>Pools each sequence (size-weighted mean, plus frozen states of dropped tokens, or [CLS]) and L2-normalises if the model asks for it.</summary>
+    /// <summary>
+    /// Pools each sequence as the model's <see cref="BertConfig.Pooling"/> says and L2-normalises if the model asks
+    /// for it. Rows that stand for several tokens (merged, fused) count with their size in the means; frozen states
+    /// of dropped tokens join the plain mean only (the plan is checked for that when it is validated).
+    /// </summary>
     private float[][] Pool(TokenBatch b, FrozenStates? frozen)
     {
         int d = b.Dim;
@@ -136,21 +140,47 @@ public sealed class BertEncoder
         {
             var v = new float[d];
             int start = b.SeqStarts[s], end = b.SeqStarts[s + 1];
-            if (Config.Pooling == PoolingMode.Cls) b.Row(start).CopyTo(v);
-            else
+            switch (Config.Pooling)
             {
-                float total = 0;
-                for (int t = start; t < end; t++)
-                {
-                    TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
-                    total += b.Size[t];
-                }
-                if (frozen != null)
-                {
-                    TensorPrimitives.Add(v, frozen.Sums.AsSpan(s * d, d), v);
-                    total += frozen.Sizes[s];
-                }
-                TensorPrimitives.Divide(v, total, v);
+                case PoolingMode.Cls:
+                    b.Row(start).CopyTo(v);
+                    break;
+                case PoolingMode.LastToken:
+                    b.Row(end - 1).CopyTo(v);
+                    break;
+                case PoolingMode.Max:
+                    b.Row(start).CopyTo(v);
+                    for (int t = start + 1; t < end; t++) TensorPrimitives.Max(v, b.Row(t), v);
+                    break;
+                case PoolingMode.WeightedMean:
+                    {
+                        // A merged row stands at its representative's position (Origin); fused rows (Origin −1) are refused by the plan check.
+                        float total = 0;
+                        for (int t = start; t < end; t++)
+                        {
+                            float w = b.Size[t] * (b.Origin[t] + 1);
+                            TensorPrimitives.MultiplyAdd(b.Row(t), w, v, v);
+                            total += w;
+                        }
+                        TensorPrimitives.Divide(v, total, v);
+                        break;
+                    }
+                default:
+                    {
+                        float total = 0;
+                        for (int t = start; t < end; t++)
+                        {
+                            TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
+                            total += b.Size[t];
+                        }
+                        if (frozen != null)
+                        {
+                            TensorPrimitives.Add(v, frozen.Sums.AsSpan(s * d, d), v);
+                            total += frozen.Sizes[s];
+                        }
+                        TensorPrimitives.Divide(v, total, v);
+                        break;
+                    }
             }
             if (Config.Normalize)
             {
