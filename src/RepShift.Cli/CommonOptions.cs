@@ -23,6 +23,12 @@ internal sealed class CommonOptions(bool images = false)
         Description = "How token states become the vector: cls, mean, max, last-token or weighted-mean. Default: the model's own (built in, or its sentence-transformers 1_Pooling/config.json); "
             + "an .onnx file or folder without one needs it. Not --pooling, which is what compression does with dropped tokens",
     };
+    /// <summary>Added by the commands that embed given texts (embed, similarity), not by every model command.</summary>
+    public readonly Option<string?> Prompt = new("--prompt")
+    {
+        Description = "The model's prompt to put before each text: query (arctic-embed-xs: 'Represent this sentence for searching relevant passages: '), "
+            + "document, or another name the model defines ('repshift models' lists them). Default: the model's default, usually none",
+    };
     public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Tokens per text incl. [CLS]/[SEP]; longer texts are truncated", DefaultValueFactory = _ => 256 };
     public readonly Option<int> Batch = new("--batch") { Description = images ? "Most images per batch" : "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most tokens per packed batch: short texts share big batches, long ones bound the scratch memory", DefaultValueFactory = _ => new EmbedderOptions().BatchTokens };
@@ -142,7 +148,7 @@ internal sealed class CommonOptions(bool images = false)
     {
         string? file = r.GetValue(PlanFile), preset = images ? null : r.GetValue(Preset);
         if (file != null && preset != null) throw new RepShiftException("give --plan or --preset, not both");
-        var plan = file != null ? LoadPlanFile(file) : Presets.Get(preset ?? "none");
+        var plan = file != null ? LoadPlanFile(file) : Presets.Get(preset ?? "none", PresetModel(r));
         if (r.GetValue(PruneAt) is { } layers) plan = plan with { PruneAt = ParseLayers(layers) };
         if (r.GetValue(Metric) is { } metric) plan = plan with { Metric = metric };
         // At most one of the three is given (checked at parse time); it replaces whichever the base plan used.
@@ -157,6 +163,10 @@ internal sealed class CommonOptions(bool images = false)
         if (plan.IsDense && tuned) throw new RepShiftException("compression options need --prune-at (the layers after which to reduce), a --preset or a --plan");
         return plan;
     }
+
+    /// <summary>The built-in model --model names (presets are tuned per model), or null for a folder or file.</summary>
+    public string? PresetModel(ParseResult r) =>
+        r.GetValue(Model) is not { } model || string.IsNullOrWhiteSpace(model) ? Loading.ModelLoader.DefaultModelName : Loading.BuiltInModels.Find(model)?.Name;
 
     /// <summary>Kebab-case names (merge-protect) for enum values (MergeProtect).</summary>
     internal static T ParseEnum<T>(string option, string value) where T : struct, Enum

@@ -148,4 +148,48 @@ public class ModelConventionsTests
         Assert.Equal(PoolingMode.Mean, EmbeddedModel.Load().Conventions.Pooling);
         Assert.Contains("arctic-embed-xs", Assert.Throws<ModelFormatException>(() => ModelLoader.Load("no-such-model")).Message);
     }
+
+    private static (int Code, string Output, string Errors) Cli(params string[] args)
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var savedOut = Console.Out;
+        try
+        {
+            Console.SetOut(output);
+            return (RepShift.Cli.Cli.Invoke(RepShift.Cli.Program.CreateRoot(), args, errors), output.ToString(), errors.ToString());
+        }
+        finally { Console.SetOut(savedOut); }
+    }
+
+    [Fact]
+    public void Models_lists_both_built_in_models_with_their_conventions()
+    {
+        var (code, output, errors) = Cli("models", "--json");
+        Assert.True(code == 0, errors);
+        var models = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToDictionary(m => m.GetProperty("name").GetString()!);
+        Assert.Equal("mean", models["all-MiniLM-L6-v2"].GetProperty("pooling").GetString());
+        var arctic = models["arctic-embed-xs"];
+        Assert.Equal("cls", arctic.GetProperty("pooling").GetString());
+        Assert.Equal(384, arctic.GetProperty("dimension").GetInt32());
+        Assert.Equal(512, arctic.GetProperty("max_tokens").GetInt32());
+        Assert.StartsWith("Represent this sentence", arctic.GetProperty("prompts").GetProperty("query").GetString());
+        Assert.True(arctic.GetProperty("available").GetBoolean()); // the CLI ships the package
+    }
+
+    [Fact]
+    public void The_cli_refuses_an_unstated_pooling_and_takes_embedding_pooling()
+    {
+        using var dir = new TempDirectory();
+        TinyBert.WriteFolder(dir.Path, TinyBert.Create(), pooling: null);
+        var (code, _, errors) = Cli("embed", "the cat", "--model", dir.Path, "--max-tokens", "16");
+        Assert.Equal(2, code);
+        Assert.Contains("--embedding-pooling", errors);
+        (code, _, errors) = Cli("embed", "the cat", "--model", dir.Path, "--max-tokens", "16", "--embedding-pooling", "cls", "--output", dir.File("out.jsonl"));
+        Assert.True(code == 0, errors);
+        Assert.Contains("\"embedding\"", File.ReadAllText(dir.File("out.jsonl")));
+        (code, _, errors) = Cli("embed", "the cat", "--model", dir.Path, "--embedding-pooling", "sqrt");
+        Assert.Equal(2, code);
+        Assert.Contains("last-token", errors);
+    }
 }

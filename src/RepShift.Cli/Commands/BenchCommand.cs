@@ -69,7 +69,7 @@ internal static class BenchCommand
                     list.Add(new RepShiftEngine(new TextEmbedder(model, embedder.Options with { Kernel = GemmKernel.Avx2, Profile = null }), "repshift-avx2", ownBatches: ownBatches, ownsEmbedder: true));
                 foreach (var p in presetNames)
                 {
-                    var plan = Presets.Get(p);
+                    var plan = Presets.Get(p, model.Name);
                     plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
                     list.Add(new RepShiftEngine(embedder, "repshift:" + p, plan, ownBatches));
                 }

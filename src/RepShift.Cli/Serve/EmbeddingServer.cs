@@ -37,7 +37,7 @@ internal sealed class EmbeddingServer
         _embedder = embedder;
         _options = options;
         _batcher = batcher;
-        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n)));
+        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n, embedder.ModelName)));
         foreach (var (_, plan) in _presets.Values) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
         _serverPlan = Keyed(embedder.Options.Compression);
     }
@@ -55,7 +55,7 @@ internal sealed class EmbeddingServer
         builder.WebHost.ConfigureKestrel(k => ErrorPages.ConfigureKestrel(k, options));
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout + ShutdownGrace);
         // Disposed by the host after the server has stopped, so requests in flight at shutdown still get answers.
-        builder.Services.AddSingleton(new MicroBatcher(embed ?? ((texts, plan, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan)), options));
+        builder.Services.AddSingleton(new MicroBatcher(embed ?? ((texts, plan, prompt, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan, prompt: prompt)), options));
         configure?.Invoke(builder);
         var app = builder.Build();
         var batcher = app.Services.GetRequiredService<MicroBatcher>();
@@ -91,7 +91,7 @@ internal sealed class EmbeddingServer
                     throw ApiError.BadRequest($"{request.TextName(i)} has nothing to embed: it is empty or tokenizes to no word pieces (only whitespace, control characters or characters the vocabulary drops)", "input");
             }
             var (key, plan) = request.Preset is { } p ? _presets[p] : _serverPlan;
-            var work = _batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
+            var work = _batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted, request.InputType)
                 ?? throw (_batcher.Stopping
                     ? ApiError.Unavailable("the server is shutting down: retry on another instance or after it restarts", "shutting_down")
                     : ApiError.Unavailable("the server is busy: its queue is full; retry shortly", "queue_full"));

@@ -38,15 +38,16 @@ public sealed class BertEncoder
     /// <summary>
     /// Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]) under a compression plan
     /// (dense when null); one pooled, optionally L2-normalised vector each, and the work it took.
-    /// The plan must have been validated against this model.
+    /// The plan must have been validated against this model. <paramref name="protectedPrefix"/>[s] tokens after
+    /// [CLS] (a prompt) are kept by compression like [CLS] and [SEP].
     /// </summary>
-    public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null)
+    public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null, IReadOnlyList<int>? protectedPrefix = null)
     {
         plan ??= CompressionPlan.None;
         var ws = _stack.Rent();
         try
         {
-            var tokenLayers = Run(ids, ws, plan);
+            var tokenLayers = Run(ids, ws, plan, protectedPrefix: protectedPrefix);
             long t0 = Stopwatch.GetTimestamp();
             var pooled = Pool(ws.Batch, plan.Pooling == CompressionPooling.Frozen && !plan.IsDense ? ws.Frozen : null);
             Compute.Profile?.Add(EncoderProfile.Stage.Pooling, t0);
@@ -86,7 +87,7 @@ public sealed class BertEncoder
     }
 
     /// <summary>Runs embeddings and layers on a workspace; returns token rows processed per sequence, summed over layers.</summary>
-    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null)
+    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null, IReadOnlyList<int>? protectedPrefix = null)
     {
         for (int s = 0; s < ids.Count; s++)
         {
@@ -95,7 +96,7 @@ public sealed class BertEncoder
             if (n > Config.MaxPositions) throw new ArgumentException($"sequence {s} has {n} tokens, the model takes at most {Config.MaxPositions}; truncate it");
         }
         var batch = ws.Batch;
-        batch.Reset(ids);
+        batch.Reset(ids, protectedPrefix);
         ws.EnsureCapacity(batch.Count);
         ws.Frozen.Reset(batch.Sequences);
         long t0 = Stopwatch.GetTimestamp();
