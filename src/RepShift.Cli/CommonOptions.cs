@@ -16,7 +16,18 @@ internal sealed class CommonOptions(bool images = false)
     {
         Description = images
             ? "ViT model folder (Hugging Face ViT/DeiT: config.json + model.safetensors; default: the committed Fashion-MNIST model)"
-            : "Model: 'all-MiniLM-L6-v2' (embedded, default), a Hugging Face model folder, or an .onnx file with vocab.txt beside it",
+            : "Model: 'all-MiniLM-L6-v2' (default) or 'arctic-embed-xs' (built in; 'repshift models' lists them), a Hugging Face model folder, or an .onnx file with vocab.txt beside it",
+    };
+    public readonly Option<string?> EmbeddingPooling = new("--embedding-pooling")
+    {
+        Description = "How token states become the vector: cls, mean, max, last-token or weighted-mean. Default: the model's own (built in, or its sentence-transformers 1_Pooling/config.json); "
+            + "an .onnx file or folder without one needs it. Not --pooling, which is what compression does with dropped tokens",
+    };
+    /// <summary>Added by the commands that embed given texts (embed, similarity), not by every model command.</summary>
+    public readonly Option<string?> Prompt = new("--prompt")
+    {
+        Description = "The model's prompt to put before each text: query (arctic-embed-xs: 'Represent this sentence for searching relevant passages: '), "
+            + "document, or another name the model defines ('repshift models' lists them). Default: the model's default, usually none",
     };
     public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Tokens per text incl. [CLS]/[SEP]; longer texts are truncated", DefaultValueFactory = _ => 256 };
     public readonly Option<int> Batch = new("--batch") { Description = images ? "Most images per batch" : "Most texts per packed batch", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
@@ -61,6 +72,7 @@ internal sealed class CommonOptions(bool images = false)
         Metric.Validators.Add(r => Check(r, v => ScoreMetric.Parse(v)));
         Mode.Validators.Add(r => Check(r, v => ParseEnum<ReduceMode>(Mode.Name, v)));
         Pooling.Validators.Add(r => Check(r, v => ParseEnum<CompressionPooling>(Pooling.Name, v)));
+        EmbeddingPooling.Validators.Add(r => Check(r, v => ParseEnum<Models.PoolingMode>(EmbeddingPooling.Name, v)));
         Preset.Validators.Add(r => Check(r, v => Presets.Get(v)));
         PlanFile.ExistingFile();
         PlanFile.Validators.Add(r => Check(r, v => LoadPlanFile(v)));
@@ -108,6 +120,7 @@ internal sealed class CommonOptions(bool images = false)
     {
         AddChecks();
         command.Options.Add(Model);
+        if (!images) command.Options.Add(EmbeddingPooling);
         if (!images) command.Options.Add(MaxTokens);
         command.Options.Add(Batch);
         if (!images) command.Options.Add(BatchTokens);
@@ -130,6 +143,7 @@ internal sealed class CommonOptions(bool images = false)
         BatchTokens = r.GetValue(BatchTokens),
         Attention = r.GetValue(Attention),
         Threads = ThreadCount(r),
+        Pooling = images || r.GetValue(EmbeddingPooling) is not { } pooling ? null : ParseEnum<Models.PoolingMode>(EmbeddingPooling.Name, pooling),
         Compression = Plan(r),
         Precision = images || r.GetValue(Precision) != "int8" ? Kernels.Precision.Fp32 : Kernels.Precision.Int8,
     };
@@ -142,7 +156,7 @@ internal sealed class CommonOptions(bool images = false)
     {
         string? file = r.GetValue(PlanFile), preset = images ? null : r.GetValue(Preset);
         if (file != null && preset != null) throw new RepShiftException("give --plan or --preset, not both");
-        var plan = file != null ? LoadPlanFile(file) : Presets.Get(preset ?? "none");
+        var plan = file != null ? LoadPlanFile(file) : Presets.Get(preset ?? "none", PresetModel(r));
         if (r.GetValue(PruneAt) is { } layers) plan = plan with { PruneAt = ParseLayers(layers) };
         if (r.GetValue(Metric) is { } metric) plan = plan with { Metric = metric };
         // At most one of the three is given (checked at parse time); it replaces whichever the base plan used.
@@ -158,15 +172,19 @@ internal sealed class CommonOptions(bool images = false)
         return plan;
     }
 
+    /// <summary>The built-in model --model names (presets are tuned per model), or null for a folder or file.</summary>
+    public string? PresetModel(ParseResult r) =>
+        r.GetValue(Model) is not { } model || string.IsNullOrWhiteSpace(model) ? Loading.ModelLoader.DefaultModelName : Loading.BuiltInModels.Find(model)?.Name;
+
     /// <summary>Kebab-case names (merge-protect) for enum values (MergeProtect).</summary>
-    private static T ParseEnum<T>(string option, string value) where T : struct, Enum
+    internal static T ParseEnum<T>(string option, string value) where T : struct, Enum
     {
         foreach (var v in Enum.GetValues<T>())
             if (string.Equals(Kebab(v.ToString()), value, StringComparison.OrdinalIgnoreCase)) return v;
         throw new RepShiftException($"{option} '{value}' is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => Kebab(v.ToString())))}");
     }
 
-    private static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    internal static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static int[] ParseLayers(string list)
     {
@@ -208,18 +226,19 @@ internal sealed class CommonOptions(bool images = false)
         return threads;
     }
 
-    /// <summary>The ONNX bytes of --model for ONNX Runtime: the embedded model or an .onnx file; other sources have none.</summary>
+    /// <summary>The ONNX bytes of --model for ONNX Runtime: a built-in model or an .onnx file; other sources have none.</summary>
     public byte[] OnnxBytes(ParseResult r)
     {
         string? model = r.GetValue(Model);
-        if (model == null || model.Equals(Loading.ModelLoader.DefaultModelName, StringComparison.OrdinalIgnoreCase))
+        var builtIn = string.IsNullOrWhiteSpace(model) ? Loading.BuiltInModels.MiniLM : Loading.BuiltInModels.Find(model);
+        if (builtIn != null)
         {
-            using var s = Loading.EmbeddedModel.OpenOnnx();
+            using var s = builtIn.OpenOnnx();
             using var m = new MemoryStream();
             s.CopyTo(m);
             return m.ToArray();
         }
         if (File.Exists(model) && model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return File.ReadAllBytes(model);
-        throw new RepShiftException($"ONNX Runtime needs an ONNX model; '{model}' is not one (use the embedded model or an .onnx file)");
+        throw new RepShiftException($"ONNX Runtime needs an ONNX model; '{model}' is not one (use a built-in model or an .onnx file)");
     }
 }

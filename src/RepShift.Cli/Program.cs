@@ -12,11 +12,13 @@ internal static class Program
     {
         var root = new RootCommand("""
             RepShift: fast transformer text embeddings in pure C#, with token compression that works inside
-            fused attention. Runs the embedded all-MiniLM-L6-v2 by default (no download needed).
+            fused attention. Runs the embedded all-MiniLM-L6-v2 by default (no download needed); also built in:
+            arctic-embed-xs for retrieval ('repshift models' lists them).
 
             Examples:
               repshift embed "The cat sat on the mat." "A dog barked."
               repshift similarity "A man is playing a guitar." "Someone plays an instrument."
+              repshift embed --model arctic-embed-xs --prompt query "how do vaccines work"
               repshift verify --json
               repshift eval sts --data ../shared/data/sick/SICK.txt --format sick --json
               repshift serve --port 8080
@@ -28,6 +30,7 @@ internal static class Program
             """);
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(SimilarityCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ShowCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());

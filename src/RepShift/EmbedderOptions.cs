@@ -1,5 +1,6 @@
 using RepShift.Compression;
 using RepShift.Kernels;
+using RepShift.Models;
 
 namespace RepShift;
 
@@ -33,6 +34,12 @@ public sealed record EmbedderOptions
     /// <summary>When given, the encoder adds its stage timings to it.</summary>
     public EncoderProfile? Profile { get; init; }
 
+    /// <summary>
+    /// How token states become one vector, overriding the model's convention; null (default) takes the model's
+    /// (built in, or from its sentence-transformers files). A model whose files do not say needs it.
+    /// </summary>
+    public PoolingMode? Pooling { get; init; }
+
     /// <summary>Token compression applied between layers; dense by default.</summary>
     public CompressionPlan Compression { get; init; } = CompressionPlan.None;
 
@@ -45,6 +52,7 @@ public sealed record EmbedderOptions
         if (BatchTokens < 1) throw new OptionException(nameof(BatchTokens), $"BatchTokens must be ≥ 1 (e.g. 8192), not {BatchTokens}");
         if (Threads < 0) throw new OptionException(nameof(Threads), $"Threads must be ≥ 0 (0: one per logical core), not {Threads}");
         if (!Enum.IsDefined(Kernel)) throw new OptionException(nameof(Kernel), $"Kernel must be Auto, Avx2 or Avx512, not {Kernel}");
+        if (Pooling is { } pooling && !Enum.IsDefined(pooling)) throw new OptionException(nameof(Pooling), $"Pooling must be one of {string.Join(", ", Enum.GetNames<PoolingMode>())}, not {pooling}");
         if (!Enum.IsDefined(Precision)) throw new OptionException(nameof(Precision), $"Precision must be Fp32 or Int8, not {Precision}");
         if (Kernel == GemmKernel.Avx512 && !ComputeContext.Avx512Available) throw new OptionException(nameof(Kernel), "Kernel Avx512 needs AVX-512F, which this CPU (or runtime) lacks; use Auto or Avx2");
     }

@@ -33,13 +33,20 @@ public sealed class TextEmbedder : IDisposable
         Options.Compression.Validate(model.Weights.Config.Layers, model.Name);
         ModelName = model.Name;
         Tokenizer = model.Tokenizer;
+        var pooling = Options.Pooling ?? model.Conventions.Pooling ?? throw new ModelFormatException(
+            $"{model.Name}: its files do not say how token states become one vector; state the pooling with --embedding-pooling cls|mean|max|last-token|weighted-mean "
+            + "(EmbedderOptions.Pooling in C#), or put sentence-transformers' modules.json and 1_Pooling/config.json beside it");
+        Conventions = model.Conventions with { Pooling = pooling };
+        CheckPlanPooling(Options.Compression, pooling);
+        var config = model.Weights.Config with { Pooling = pooling, Normalize = model.Conventions.Normalize };
+        var weights = config == model.Weights.Config ? model.Weights : model.Weights.WithConfig(config);
         if (Tokenizer.VocabularySize > model.Weights.Config.VocabSize)
             throw new ModelFormatException($"{model.Name}: the vocabulary has {Tokenizer.VocabularySize} tokens but the embedding table only {model.Weights.Config.VocabSize} rows");
         if (Options.Precision == Precision.Int8 && !Int8Gemm.Supported)
             throw new OptionException(nameof(EmbedderOptions.Precision), "Precision Int8 needs AVX2, which this CPU (or runtime) lacks; use Fp32");
         _ownsCompute = compute is null;
         compute ??= new ComputeContext(Options.Threads, Options.Kernel, Options.Profile);
-        try { Encoder = new BertEncoder(model.Weights, compute, Options.Attention, model.Name, Options.Precision); }
+        try { Encoder = new BertEncoder(weights, compute, Options.Attention, model.Name, Options.Precision); }
         catch
         {
             if (_ownsCompute) compute.Dispose();
@@ -53,7 +60,19 @@ public sealed class TextEmbedder : IDisposable
         ModelName = other.ModelName;
         Tokenizer = other.Tokenizer;
         Encoder = other.Encoder;
+        Conventions = other.Conventions;
         Options.Compression.Validate(Encoder.Config.Layers, ModelName);
+        CheckPlanPooling(Options.Compression, Encoder.Config.Pooling);
+    }
+
+    /// <summary>Frozen states of dropped tokens join a plain mean only; a fused row has no position, so position-weighted pooling cannot place it.</summary>
+    private static void CheckPlanPooling(CompressionPlan plan, PoolingMode pooling)
+    {
+        if (plan.IsDense) return;
+        if (plan.Pooling == CompressionPooling.Frozen && pooling != PoolingMode.Mean)
+            throw new OptionException(nameof(CompressionPlan.Pooling), $"compression pooling Frozen adds dropped tokens to a mean; this model pools by {pooling}: use compression pooling Mean");
+        if (plan.Mode == ReduceMode.Fuse && pooling == PoolingMode.WeightedMean)
+            throw new OptionException(nameof(CompressionPlan.Mode), "Mode Fuse makes rows without a position, which WeightedMean pooling cannot weigh; use Drop or Merge");
     }
 
     /// <summary>
@@ -67,6 +86,9 @@ public sealed class TextEmbedder : IDisposable
 
     public string ModelName { get; }
     public EmbedderOptions Options { get; }
+
+    /// <summary>The model's pooling (as run: the caller's override applied), normalisation and prompts.</summary>
+    public ModelConventions Conventions { get; }
     public BertTextTokenizer Tokenizer { get; }
     public BertEncoder Encoder { get; }
     public int Dimension => Encoder.Config.Hidden;
@@ -76,12 +98,24 @@ public sealed class TextEmbedder : IDisposable
 
     public TokenizedText Tokenize(string text) => Tokenizer.Encode(text, Options.MaxTokens);
 
+    /// <summary>[CLS] prompt text [SEP] (see <see cref="PromptIds"/>), at most <see cref="EmbedderOptions.MaxTokens"/> ids.</summary>
+    public TokenizedText Tokenize(string text, string? prompt) => Tokenizer.Encode(text, Options.MaxTokens, PromptIds(prompt));
+
+    /// <summary>
+    /// The word pieces of the model's prompt named <paramref name="prompt"/> ("query", "document" or a name the
+    /// model defines; null: its default prompt, usually none), empty when there is no prompt for that name.
+    /// </summary>
+    public int[] PromptIds(string? prompt) => Conventions.PromptText(prompt, ModelName) is { } text ? Tokenizer.WordPieces(text) : [];
+
     /// <summary>
     /// Embeds <paramref name="texts"/> in packed batches of at most <see cref="EmbedderOptions.BatchSize"/> texts and
     /// <see cref="EmbedderOptions.BatchTokens"/> tokens, in order, under <paramref name="plan"/> (default:
     /// <see cref="EmbedderOptions.Compression"/>); <paramref name="progress"/> receives the count of texts done.
+    /// <paramref name="prompt"/> names the model's prompt put before every text ("query" for retrieval queries,
+    /// "document" for what is searched; see <see cref="PromptIds"/>): its tokens count in the result's tokens and
+    /// compression keeps them, like [CLS] and [SEP].
     /// </summary>
-    public EmbeddingResult Embed(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
+    public EmbeddingResult Embed(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null, string? prompt = null)
     {
         for (int i = 0; i < texts.Count; i++)
         {
@@ -89,30 +123,40 @@ public sealed class TextEmbedder : IDisposable
             if (!Tokenizer.HasWordPieces(texts[i]))
                 throw new RepShiftException($"text {i} is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to embed; remove it or give it some words");
         }
+        var promptIds = PromptIds(prompt);
         var ids = new int[texts.Count][];
         int truncated = 0;
         for (int i = 0; i < texts.Count; i++)
         {
-            var t = Tokenize(texts[i]);
+            var t = Tokenizer.Encode(texts[i], Options.MaxTokens, promptIds);
             if (t.Truncated) truncated++;
             ids[i] = t.Ids;
         }
-        var (vectors, tokenLayers) = EmbedIds(ids, progress, cancellation, plan);
+        int[]? prefixes = promptIds.Length == 0 ? null : Array.ConvertAll(ids, x => Math.Min(promptIds.Length, x.Length - 2));
+        var (vectors, tokenLayers) = EmbedIds(ids, progress, cancellation, plan, prefixes);
         return new EmbeddingResult(vectors, Array.ConvertAll(ids, x => x.Length), tokenLayers, truncated);
     }
 
     /// <summary>
     /// Embeds token id sequences (each already [CLS] … [SEP]) in order, in packed batches of at most
     /// <see cref="EmbedderOptions.BatchSize"/> sequences and <see cref="EmbedderOptions.BatchTokens"/> tokens; returns the
-    /// vectors and the token-layers each sequence took.
+    /// vectors and the token-layers each sequence took. <paramref name="protectedPrefix"/>[i], when given, is the number of
+    /// prompt tokens after sequence i's [CLS], which compression keeps.
     /// </summary>
-    public (float[][] Vectors, int[] TokenLayers) EmbedIds(IReadOnlyList<int[]> ids, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null)
+    public (float[][] Vectors, int[] TokenLayers) EmbedIds(IReadOnlyList<int[]> ids, IProgress<int>? progress = null, CancellationToken cancellation = default, CompressionPlan? plan = null, IReadOnlyList<int>? protectedPrefix = null)
     {
-        if (plan != null && !ReferenceEquals(plan, Options.Compression)) plan.Validate(Encoder.Config.Layers, ModelName);
+        if (protectedPrefix != null && protectedPrefix.Count != ids.Count)
+            throw new ArgumentException($"{protectedPrefix.Count} protected prefixes for {ids.Count} sequences", nameof(protectedPrefix));
+        if (plan != null && !ReferenceEquals(plan, Options.Compression))
+        {
+            plan.Validate(Encoder.Config.Layers, ModelName);
+            CheckPlanPooling(plan, Encoder.Config.Pooling);
+        }
         plan ??= Options.Compression;
         var vectors = new float[ids.Count][];
         var tokenLayers = new int[ids.Count];
         var batch = new List<int[]>();
+        var prefixes = protectedPrefix == null ? null : new List<int>();
         int start = 0, batchTokens = 0;
         for (int i = 0; i <= ids.Count; i++)
         {
@@ -120,23 +164,25 @@ public sealed class TextEmbedder : IDisposable
             if (batch.Count > 0 && full)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var output = Encoder.Encode(batch, plan);
+                var output = Encoder.Encode(batch, plan, prefixes);
                 output.Embeddings.CopyTo(vectors, start);
                 output.TokenLayers.CopyTo(tokenLayers, start);
                 progress?.Report(i);
                 batch.Clear();
+                prefixes?.Clear();
                 start = i;
                 batchTokens = 0;
             }
             if (i == ids.Count) break;
             batch.Add(ids[i]);
+            prefixes?.Add(protectedPrefix![i]);
             batchTokens += ids[i].Length;
         }
         return (vectors, tokenLayers);
     }
 
-    /// <summary>Embeds one text.</summary>
-    public float[] Embed(string text) => Embed([text]).Vectors[0];
+    /// <summary>Embeds one text, with the model's prompt named <paramref name="prompt"/> before it (see <see cref="PromptIds"/>).</summary>
+    public float[] Embed(string text, string? prompt = null) => Embed([text], prompt: prompt).Vectors[0];
 
     /// <summary>
     /// Every input token of <paramref name="text"/> with its score at each reduction and where it was removed,

@@ -164,9 +164,9 @@ public class HuggingFaceFolderTests
     {
         using var dir = new TempDirectory();
         TinyBert.WriteFolder(dir.Path, TinyBert.Create());
-        WritePooling(dir.Path, """{"pooling_mode_cls_token": false, "pooling_mode_max_tokens": true}""");
+        WritePooling(dir.Path, """{"pooling_mode_cls_token": false, "pooling_mode_mean_sqrt_len_tokens": true}""");
         var e = Assert.Throws<ModelFormatException>(() => HuggingFaceFolder.Load(dir.Path));
-        Assert.Contains("pooling_mode_max_tokens", e.Message);
+        Assert.Contains("pooling_mode_mean_sqrt_len_tokens", e.Message);
         Assert.Contains(Path.Combine("1_Pooling", "config.json"), e.Message);
 
         WritePooling(dir.Path, """{"pooling_mode_mean_tokens": true}""");

@@ -15,12 +15,12 @@ public class MicroBatcherTests
         private readonly ManualResetEventSlim _entered = new();
         public readonly List<(int Texts, CompressionPlan Plan)> Calls = [];
 
-        public EmbeddingResult Embed(IReadOnlyList<string> texts, CompressionPlan plan, CancellationToken cancellation = default)
+        public EmbeddingResult Embed(IReadOnlyList<string> texts, CompressionPlan plan, string? prompt = null, CancellationToken cancellation = default)
         {
             _entered.Set();
             _open.Wait(TimeSpan.FromSeconds(60));
             lock (Calls) Calls.Add((texts.Count, plan));
-            return Embedder.Value.Embed(texts, plan: plan);
+            return Embedder.Value.Embed(texts, plan: plan, prompt: prompt);
         }
 
         public void WaitUntilEntered() => Assert.True(_entered.Wait(TimeSpan.FromSeconds(60)));
@@ -76,7 +76,7 @@ public class MicroBatcherTests
     public async Task OneFailingRequestDoesNotFailItsBatch()
     {
         var recorder = new Recorder();
-        MicroBatcher.EmbedFunction embed = (texts, plan, _) => texts.Contains("bad") ? throw new RepShiftException("bad text") : recorder.Embed(texts, plan);
+        MicroBatcher.EmbedFunction embed = (texts, plan, _, _) => texts.Contains("bad") ? throw new RepShiftException("bad text") : recorder.Embed(texts, plan);
         await using var batcher = new MicroBatcher(embed, new ServeOptions());
         var first = batcher.TryEmbed(["held"], "", CompressionPlan.None)!;
         recorder.WaitUntilEntered();

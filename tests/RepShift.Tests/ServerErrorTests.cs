@@ -205,7 +205,7 @@ public class ServerErrorTests
     [Fact]
     public async Task AFailureInTheServerIs500WithAJsonBody()
     {
-        var (app, client) = await StartAsync(embed: (_, _, _) => throw new InvalidOperationException("a bug"));
+        var (app, client) = await StartAsync(embed: (_, _, _, _) => throw new InvalidOperationException("a bug"));
         await using var _ = app;
         var error = await ErrorAsync(await PostAsync(client, "{\"input\": \"the cat\"}"), HttpStatusCode.InternalServerError);
         Assert.Equal("server_error", error.GetProperty("type").GetString());
@@ -217,7 +217,7 @@ public class ServerErrorTests
     {
         using var release = new ManualResetEventSlim();
         using var entered = new ManualResetEventSlim();
-        var (app, client) = await StartAsync(new ServeOptions { ShutdownTimeout = TimeSpan.FromMilliseconds(300) }, (texts, plan, _) =>
+        var (app, client) = await StartAsync(new ServeOptions { ShutdownTimeout = TimeSpan.FromMilliseconds(300) }, (texts, plan, _, _) =>
         {
             entered.Set();
             release.Wait(TimeSpan.FromSeconds(60));
@@ -245,7 +245,7 @@ public class ServerErrorTests
     public async Task AfterShutdownBeginsTheBatcherTakesNothingAndFailsTheRestAtTheDeadline()
     {
         using var release = new ManualResetEventSlim();
-        var batcher = new MicroBatcher((texts, plan, cancellation) =>
+        var batcher = new MicroBatcher((texts, plan, _, cancellation) =>
         {
             release.Wait(cancellation);
             return Tiny.Embed(texts, plan: plan);

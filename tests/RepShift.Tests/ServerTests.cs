@@ -270,11 +270,11 @@ public class ServerTests
         private readonly ManualResetEventSlim _open = new();
         private readonly ManualResetEventSlim _entered = new();
 
-        public MicroBatcher.EmbedFunction Wrap(TextEmbedder embedder) => (texts, plan, cancellation) =>
+        public MicroBatcher.EmbedFunction Wrap(TextEmbedder embedder) => (texts, plan, prompt, cancellation) =>
         {
             _entered.Set();
             _open.Wait(TimeSpan.FromSeconds(60));
-            return embedder.Embed(texts, plan: plan);
+            return embedder.Embed(texts, plan: plan, prompt: prompt);
         };
 
         public void WaitUntilEntered() => Assert.True(_entered.Wait(TimeSpan.FromSeconds(60)), "the worker took the first request");

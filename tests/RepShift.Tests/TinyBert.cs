@@ -153,9 +153,15 @@ internal static class TinyBert
     /// <summary>Writes a complete folder; the hooks let a test change the config or the tensors before they are written.</summary>
     public static void WriteFolder(string dir, BertWeights w, string prefix = "", bool vocabTxt = true, bool tokenizerJson = false,
         SafeTensorsDType dtype = SafeTensorsDType.F32, Action<Dictionary<string, object?>>? editConfig = null,
-        Action<List<(string Name, int[] Shape, float[] Data)>>? editTensors = null)
+        Action<List<(string Name, int[] Shape, float[] Data)>>? editTensors = null, string? pooling = "mean_tokens")
     {
         Directory.CreateDirectory(dir);
+        // As sentence-transformers saves a model: its Pooling config states the pooling (null: a bare transformer folder).
+        if (pooling != null)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
+            File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), $$"""{"word_embedding_dimension": {{w.Config.Hidden}}, "pooling_mode_{{pooling}}": true}""");
+        }
         var config = Config(w.Config);
         editConfig?.Invoke(config);
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(config));

@@ -83,8 +83,12 @@ internal sealed class OnnxRuntimeEncoder : IDisposable
         return output;
     }
 
-    /// <summary>Mean-pooled, L2-normalised embeddings (sentence-transformers' recipe for this model).</summary>
-    public float[][] Embed(IReadOnlyList<int[]> ids)
+    /// <summary>
+    /// Embeddings pooled as sentence-transformers pools them (<paramref name="pooling"/>: mean, CLS, max, last token or
+    /// position-weighted mean over the sequence's tokens), L2-normalised when <paramref name="normalize"/> is set.
+    /// Written here independently of RepShift's encoder, so <c>verify</c> checks its pooling too.
+    /// </summary>
+    public float[][] Embed(IReadOnlyList<int[]> ids, Models.PoolingMode pooling = Models.PoolingMode.Mean, bool normalize = true)
     {
         var hidden = HiddenStates(ids);
         var result = new float[ids.Count][];
@@ -92,10 +96,34 @@ internal sealed class OnnxRuntimeEncoder : IDisposable
         {
             int n = ids[b].Length, d = hidden[b].Length / n;
             var v = new float[d];
+            double weights = 0;
             for (int t = 0; t < n; t++)
-                System.Numerics.Tensors.TensorPrimitives.Add(v, hidden[b].AsSpan(t * d, d), v);
-            float norm = System.Numerics.Tensors.TensorPrimitives.Norm<float>(v);
-            System.Numerics.Tensors.TensorPrimitives.Divide(v, norm, v);
+            {
+                var row = hidden[b].AsSpan(t * d, d);
+                switch (pooling)
+                {
+                    case Models.PoolingMode.Cls: if (t == 0) row.CopyTo(v); break;
+                    case Models.PoolingMode.LastToken: if (t == n - 1) row.CopyTo(v); break;
+                    case Models.PoolingMode.Max:
+                        for (int j = 0; j < d; j++) v[j] = t == 0 ? row[j] : Math.Max(v[j], row[j]);
+                        break;
+                    case Models.PoolingMode.WeightedMean:
+                        for (int j = 0; j < d; j++) v[j] += (t + 1) * row[j];
+                        weights += t + 1;
+                        break;
+                    default:
+                        for (int j = 0; j < d; j++) v[j] += row[j];
+                        weights += 1;
+                        break;
+                }
+            }
+            if (weights > 0)
+                for (int j = 0; j < d; j++) v[j] = (float)(v[j] / weights);
+            if (normalize)
+            {
+                float norm = System.Numerics.Tensors.TensorPrimitives.Norm<float>(v);
+                System.Numerics.Tensors.TensorPrimitives.Divide(v, norm, v);
+            }
             result[b] = v;
         }
         return result;

@@ -37,8 +37,8 @@ internal sealed record EngineSpec(string Name, string Base, string? Preset)
 
     public bool IsRepShiftInt8 => Base == "repshift-int8";
 
-    /// <summary>The compression plan of a RepShift engine (dense without a preset).</summary>
-    public CompressionPlan Plan => Preset == null ? CompressionPlan.None : Presets.Get(Preset);
+    /// <summary>The compression plan of a RepShift engine on <paramref name="model"/> (dense without a preset; presets are per model).</summary>
+    public CompressionPlan PlanFor(string model) => Preset == null ? CompressionPlan.None : Presets.Get(Preset, model);
 
     /// <summary>Parses "repshift", "repshift-int8:balanced", "onnxruntime-sorted", …; an unknown name is a one-line error.</summary>
     public static EngineSpec Parse(string name)

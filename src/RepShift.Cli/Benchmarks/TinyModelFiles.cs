@@ -91,6 +91,9 @@ internal sealed class TinyModelFiles
         File.WriteAllBytes(Path.Combine(folder, HuggingFaceFolder.ConfigFile), Config);
         File.WriteAllBytes(Path.Combine(folder, HuggingFaceFolder.WeightsFile), Weights);
         File.WriteAllBytes(Path.Combine(folder, "vocab.txt"), VocabText);
+        // sentence-transformers' Pooling config, so both the folder and an .onnx placed in it state their pooling.
+        Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
+        File.WriteAllText(Path.Combine(folder, "1_Pooling", "config.json"), $$"""{"word_embedding_dimension": {{Hidden}}, "pooling_mode_mean_tokens": true}""");
     }
 
     private static float[] Transpose(float[] a, int rows, int cols)

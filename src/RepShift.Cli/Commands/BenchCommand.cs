@@ -96,8 +96,9 @@ internal static class BenchCommand
                         else
                         {
                             var e = spec.IsRepShiftInt8 ? int8Embedder ??= Int8Embedder(model, embedder.Options with { Precision = Precision.Int8, Profile = null }) : embedder;
-                            spec.Plan.Validate(e.Encoder.Config.Layers, e.ModelName);
-                            list.Add(new RepShiftEngine(e, spec.Name, spec.Preset == null ? null : spec.Plan, ownBatches));
+                            var plan = spec.PlanFor(model.Name);
+                            plan.Validate(e.Encoder.Config.Layers, e.ModelName);
+                            list.Add(new RepShiftEngine(e, spec.Name, spec.Preset == null ? null : plan, ownBatches));
                         }
                     }
 

@@ -26,6 +26,7 @@ internal static class EmbedCommand
         command.Arguments.Add(texts);
         command.Options.Add(input);
         command.Options.Add(output);
+        command.Options.Add(common.Prompt);
         common.AddTo(command);
         vectors.AddTo(command);
         command.SetAction(r =>
@@ -41,7 +42,7 @@ internal static class EmbedCommand
                 if (!embedder.Tokenizer.HasWordPieces(items[i]))
                     throw new RepShiftException($"text {i + 1} is empty: it has no word pieces (only whitespace or characters the tokenizer drops, such as control characters), so there is nothing to embed; remove the blank line or give it some words");
             var clock = Stopwatch.StartNew();
-            var result = Cli.WithProgress("embedding", items.Count, p => embedder.Embed(items, p));
+            var result = Cli.WithProgress("embedding", items.Count, p => embedder.Embed(items, p, prompt: r.GetValue(common.Prompt)));
             double seconds = clock.Elapsed.TotalSeconds;
 
             string? outputPath = r.GetValue(output);

@@ -17,10 +17,13 @@ internal static class EvalRetrievalCommand
         var dimensions = new Option<string?>("--dimensions") { Description = "Also score the vectors truncated to these dimensions (comma-separated, e.g. 384,256,128,64; renormalised)" };
         var encodings = new Option<string?>("--encoding") { Description = "Also score these encodings (comma-separated: float, int8, binary); int8 ranges are calibrated on the documents" };
         var rescore = new Option<int?>("--rescore") { Description = "With binary: also re-rank the K nearest by Hamming distance with the float query, once against their sign bits and once against the documents' float vectors" }.Range(1);
-        var json = new Option<bool>("--json") { Description = "Print {\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
+        var noPrompt = new Option<bool>("--no-prompt") { Description = "Embed queries and documents without the model's prompts (arctic-embed-xs puts 'Represent this sentence for searching relevant passages: ' before queries), to measure what they are worth" };
+        var json = new Option<bool>("--json") { Description = "Print {\"model\":..,\"prompts\":true|false,\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
         var command = new Command("retrieval", """
             Retrieval: embeds every query and document, ranks all documents for each query by cosine and reports
-            recall@1, recall@10 and MRR@10 (× 100) of the query's own document. Tokens count queries and documents.
+            recall@1, recall@10 and MRR@10 (× 100) of the query's own document. Queries take the model's query prompt
+            and documents its document prompt, if it has them (--no-prompt: neither). Tokens count queries and
+            documents, prompts included.
             With --dimensions or --encoding, the same vectors are also scored shortened and encoded as a vector
             database stores them: one row per dimensions × encoding (float: dot product; int8: dot product of the
             dequantized vectors; binary: Hamming distance, and with --rescore K the K nearest re-ranked by the float
@@ -46,6 +49,7 @@ internal static class EvalRetrievalCommand
         command.Options.Add(rescore);
         command.Options.Add(data);
         command.Options.Add(format);
+        command.Options.Add(noPrompt);
         command.Options.Add(json);
         common.AddTo(command);
         command.SetAction(r =>
@@ -57,19 +61,24 @@ internal static class EvalRetrievalCommand
             foreach (var line in notes.Lines()) Console.Error.WriteLine(line);
             var embedder = common.CreateEmbedder(r);
             var settings = Settings(r.GetValue(dimensions), r.GetValue(encodings), r.GetValue(rescore), embedder);
-            var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p));
+            var report = Cli.WithProgress("embedding", evaluation.Texts.Count, p => evaluation.Run(embedder, p, prompts: !r.GetValue(noPrompt)));
 
             EvalShared.ReportWork(embedder, report.Work);
+            bool prompts = !r.GetValue(noPrompt);
+            string PromptOf(string role) => embedder.Conventions.PromptText(role, embedder.ModelName) is { } text ? $"'{text}'" : "none";
+            Console.Error.WriteLine($"prompts: {(prompts ? $"query {PromptOf("query")}, document {PromptOf("document")}" : "left out (--no-prompt)")}");
             Console.Error.WriteLine($"tokens: {report.QueryTokens} in queries, {report.DocumentTokens} in documents");
             var s = report.Scores;
             var rows = Score(report, settings, embedder.ModelName);
             if (r.GetValue(json))
             {
                 if (rows.Count == 0)
-                    Cli.WriteJson(new { mrr10 = 100 * s.Mrr10, recall1 = 100 * s.Recall1, recall10 = 100 * s.Recall10, queries = s.Queries, tokens = report.Work.Tokens, token_layers = report.Work.TokenLayers, seconds = report.Work.Seconds });
+                    Cli.WriteJson(new { model = embedder.ModelName, prompts, mrr10 = 100 * s.Mrr10, recall1 = 100 * s.Recall1, recall10 = 100 * s.Recall10, queries = s.Queries, tokens = report.Work.Tokens, token_layers = report.Work.TokenLayers, seconds = report.Work.Seconds });
                 else
                     Cli.WriteJson(new
                     {
+                        model = embedder.ModelName,
+                        prompts,
                         mrr10 = 100 * s.Mrr10,
                         recall1 = 100 * s.Recall1,
                         recall10 = 100 * s.Recall10,

@@ -16,11 +16,12 @@ internal static class SimilarityCommand
         command.Arguments.Add(a);
         command.Arguments.Add(b);
         command.Options.Add(json);
+        command.Options.Add(common.Prompt);
         common.AddTo(command);
         command.SetAction(r =>
         {
             var embedder = common.CreateEmbedder(r);
-            var v = embedder.Embed([r.GetValue(a)!, r.GetValue(b)!]).Vectors;
+            var v = embedder.Embed([r.GetValue(a)!, r.GetValue(b)!], prompt: r.GetValue(common.Prompt)).Vectors;
             float cosine = TensorPrimitives.CosineSimilarity(v[0], v[1]);
             if (r.GetValue(json)) Cli.WriteJson(new { cosine });
             else Console.WriteLine(cosine.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));

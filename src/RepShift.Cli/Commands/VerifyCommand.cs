@@ -15,7 +15,7 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var json = new Option<bool>("--json") { Description = "Print {\"inputs\":N,\"token_id_differences\":d,\"max_abs_diff\":x,\"min_cosine\":y} on stdout ({\"texts\":N,\"token_id_differences\":d} with --tokenizer)" };
+        var json = new Option<bool>("--json") { Description = "Print {\"model\":M,\"pooling\":P,\"inputs\":N,\"token_id_differences\":d,\"max_abs_diff\":x,\"min_cosine\":y} on stdout ({\"texts\":N,\"token_id_differences\":d} with --tokenizer)" };
         var tokenizerOnly = new Option<bool>("--tokenizer") { Description = "Check only token ids against Hugging Face's tokenizer, on the built-in texts and on every text of --data" };
         var data = new Option<string[]>("--data")
         {
@@ -27,7 +27,7 @@ internal static class VerifyCommand
             only, repeated words) through RepShift's tokenizer and Hugging Face's (the `tokenizers` library), and
             through RepShift's encoder and ONNX Runtime on the same ONNX model, ONNX Runtime fed Hugging Face's ids.
             Reports token id differences, the largest absolute difference of last_hidden_state and the smallest
-            cosine between the two embeddings of a text. Uses the model's full length (512) unless --max-tokens is
+            cosine between the two embeddings of a text, both pooled the model's way (e.g. CLS for arctic-embed-xs). Uses the model's full length (512) unless --max-tokens is
             given. Exit code 1 when they disagree (any id difference, max_abs_diff > 1e-3 or min_cosine < 0.99999).
             With --tokenizer, only ids are compared, also on every text of --data.
             With --precision int8, the int8 engine is compared with RepShift's fp32 engine instead (same build, same
@@ -161,7 +161,7 @@ internal static class VerifyCommand
             var ours = embedder.Encoder.HiddenStates(slice);
             var theirs = onnxRuntime.HiddenStates(referenceSlice);
             var ourEmb = embedder.Encoder.Encode(slice).Embeddings;
-            var theirEmb = onnxRuntime.Embed(referenceSlice);
+            var theirEmb = onnxRuntime.Embed(referenceSlice, embedder.Encoder.Config.Pooling, embedder.Encoder.Config.Normalize);
             for (int i = 0; i < slice.Count; i++)
             {
                 // A text tokenized differently has hidden states of another length: its ids already count as a failure.
@@ -172,9 +172,10 @@ internal static class VerifyCommand
             }
         }
         bool ok = differences == 0 && maxAbs <= 1e-3 && minCos >= 0.99999;
-        if (json) Cli.WriteJson(new { inputs = texts.Count, token_id_differences = differences, max_abs_diff = maxAbs, min_cosine = minCos });
+        string pooling = CommonOptions.Kebab(embedder.Encoder.Config.Pooling.ToString());
+        if (json) Cli.WriteJson(new { model = embedder.ModelName, pooling, inputs = texts.Count, token_id_differences = differences, max_abs_diff = maxAbs, min_cosine = minCos });
         Console.Error.WriteLine($"{texts.Count} texts ({ids.Min(i => i.Length)}–{ids.Max(i => i.Length)} tokens): {differences} tokenized differently from Hugging Face's tokenizer, "
-            + $"max |Δ last_hidden_state| = {maxAbs:E2}, min cosine = {minCos:F7} (text {worst}) → {(ok ? "OK" : "MISMATCH")}");
+            + $"max |Δ last_hidden_state| = {maxAbs:E2}, min cosine = {minCos:F7} (text {worst}; {pooling} pooling both sides) → {(ok ? "OK" : "MISMATCH")}");
         return ok ? 0 : 1;
     }
 }

@@ -23,6 +23,12 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
     /// <summary>From 'encoding_format': float (also for base64, which is float32 bytes), int8 or binary.</summary>
     public Embeddings.EmbeddingEncoding Encoding { get; init; }
 
+    /// <summary>"query" or "document" (the model's prompt for that side of retrieval, none if it has none), as in Cohere's and Voyage's APIs.</summary>
+    public const string InputTypeField = "input_type";
+
+    /// <summary>The prompt name the request asks for; null without input_type.</summary>
+    public string? InputType { get; init; }
+
     /// <summary>The one model id prefix accepted besides the bare name: Hugging Face's for these models.</summary>
     public const string ModelPrefix = "sentence-transformers/";
 
@@ -83,7 +89,14 @@ internal sealed record EmbeddingRequest(string[] Texts, bool Base64, string? Pre
                 if (!Compression.Presets.Names.Contains(preset))
                     throw ApiError.BadRequest($"'{PresetField}' must be one of {string.Join(", ", Compression.Presets.Names)}", PresetField);
             }
-            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String, model) { Dimensions = shortened, Encoding = encoding };
+            string? inputType = null;
+            if (Optional(root, InputTypeField) is { } it)
+            {
+                inputType = String(it, $"'{InputTypeField}'", InputTypeField).ToLowerInvariant();
+                if (inputType is not ("query" or "document"))
+                    throw ApiError.BadRequest($"'{InputTypeField}' must be query or document (or left out for no prompt)", InputTypeField);
+            }
+            return new EmbeddingRequest(texts, base64, preset, input.ValueKind == JsonValueKind.String, model) { Dimensions = shortened, Encoding = encoding, InputType = inputType };
         }
     }
 

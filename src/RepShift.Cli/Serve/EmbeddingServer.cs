@@ -209,7 +209,7 @@ internal sealed class EmbeddingServer
                     throw ApiError.BadRequest($"{request.TextName(i)} has nothing to embed: it is empty or tokenizes to no word pieces (only whitespace, control characters or characters the vocabulary drops)", "input");
             }
             var (key, plan) = model.Plan(request.Preset);
-            var work = model.Batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted)
+            var work = model.Batcher.TryEmbed(request.Texts, key, plan, context.RequestAborted, request.InputType)
                 ?? throw (model.Batcher.Stopping
                     ? ApiError.Unavailable("the server is shutting down: retry on another instance or after it restarts", "shutting_down")
                     : ApiError.Unavailable("the server is busy: its queue is full; retry shortly", "queue_full"));

@@ -22,16 +22,18 @@ internal sealed record BatchedEmbeddings(float[][] Vectors, int[] Tokens, int Ba
 internal sealed class MicroBatcher : IAsyncDisposable
 {
     /// <summary>
-    /// The encoder call; the server passes <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?)"/>.
+    /// The encoder call; the server passes <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?, string?)"/>.
     /// <paramref name="cancellation"/> fires at the shutdown deadline: the call may stop between encoder batches.
+    /// <paramref name="prompt"/> names the model's prompt (the request's input_type), null for none.
     /// </summary>
-    public delegate EmbeddingResult EmbedFunction(IReadOnlyList<string> texts, CompressionPlan plan, CancellationToken cancellation);
+    public delegate EmbeddingResult EmbedFunction(IReadOnlyList<string> texts, CompressionPlan plan, string? prompt, CancellationToken cancellation);
 
-    private sealed class Job(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, CancellationToken cancellation)
+    private sealed class Job(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, string? prompt, CancellationToken cancellation)
     {
         public readonly IReadOnlyList<string> Texts = texts;
         public readonly string PlanKey = planKey;
         public readonly CompressionPlan Plan = plan;
+        public readonly string? Prompt = prompt;
         public readonly CancellationToken Cancellation = cancellation;
         public readonly long Enqueued = Stopwatch.GetTimestamp();
         public readonly TaskCompletionSource<BatchedEmbeddings> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -94,12 +96,12 @@ internal sealed class MicroBatcher : IAsyncDisposable
 
     /// <summary>
     /// Queues <paramref name="texts"/> under <paramref name="plan"/> (<paramref name="planKey"/> names it: requests
-    /// batch together only with the same key). Null when the queue is full.
+    /// batch together only with the same key and the same <paramref name="prompt"/>). Null when the queue is full.
     /// </summary>
-    public Task<BatchedEmbeddings>? TryEmbed(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, CancellationToken cancellation = default)
+    public Task<BatchedEmbeddings>? TryEmbed(IReadOnlyList<string> texts, string planKey, CompressionPlan plan, CancellationToken cancellation = default, string? prompt = null)
     {
         if (_stopping) return null;
-        var job = new Job(texts, planKey, plan, cancellation);
+        var job = new Job(texts, planKey, plan, prompt, cancellation);
         if (!_queue.Writer.TryWrite(job)) return null;
         // At the deadline the job fails at once, even while the worker is still inside its encoder call, so the
         // answer goes out on time; whatever the worker sets later is ignored.
@@ -214,7 +216,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
         for (int i = 0; i < _pending.Count && texts < _options.MaxBatchTexts;)
         {
             var job = _pending[i];
-            if (job.PlanKey == head.PlanKey && texts + job.Texts.Count <= _options.MaxBatchTexts)
+            if (job.PlanKey == head.PlanKey && job.Prompt == head.Prompt && texts + job.Texts.Count <= _options.MaxBatchTexts)
             {
                 batch.Add(job);
                 texts += job.Texts.Count;
@@ -235,7 +237,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
         try
         {
             _deadlineToken.ThrowIfCancellationRequested();
-            result = _embed(texts, batch[0].Plan, _deadlineToken);
+            result = _embed(texts, batch[0].Plan, batch[0].Prompt, _deadlineToken);
         }
         catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
         {

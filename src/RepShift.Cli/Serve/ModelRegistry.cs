@@ -189,7 +189,7 @@ internal sealed class ModelRegistry : IAsyncDisposable
         }
     }
 
-    private static MicroBatcher.EmbedFunction Embed(TextEmbedder embedder) => (texts, plan, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan);
+    private static MicroBatcher.EmbedFunction Embed(TextEmbedder embedder) => (texts, plan, prompt, cancellation) => embedder.Embed(texts, cancellation: cancellation, plan: plan, prompt: prompt);
 
     /// <summary>The probe must give a finite, non-zero vector of the model's width under the server's plan.</summary>
     private static void Verify(TextEmbedder embedder)

@@ -14,7 +14,7 @@ internal sealed class ServedModel
     {
         Embedder = embedder;
         Batcher = batcher;
-        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n)));
+        _presets = Presets.Names.ToDictionary(n => n, n => Keyed(Presets.Get(n, embedder.ModelName)));
         foreach (var (_, plan) in _presets.Values) plan.Validate(embedder.Encoder.Config.Layers, embedder.ModelName);
         ServerPlan = Keyed(embedder.Options.Compression);
     }

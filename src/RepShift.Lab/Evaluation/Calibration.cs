@@ -35,9 +35,10 @@ public static class Calibration
         if (!(targetSpeedup >= 1)) throw new RepShiftException($"--target-speedup {targetSpeedup} is out of range: use 1 or more");
         var (queries, documents) = SplitFirstSentence(texts);
         if (queries.Count < 2) throw new RepShiftException("calibration needs texts of more than one sentence (it checks that each text's first sentence still finds the rest)");
-        var queryVectors = embedder.Embed(queries, plan: CompressionPlan.None).Vectors;
+        // Queries and documents take the model's retrieval prompts (none for a model without them), as in use.
+        var queryVectors = embedder.Embed(queries, plan: CompressionPlan.None, prompt: "query").Vectors;
         var clock = Stopwatch.StartNew();
-        var dense = embedder.Embed(documents, plan: CompressionPlan.None);
+        var dense = embedder.Embed(documents, plan: CompressionPlan.None, prompt: "document");
         double denseSeconds = clock.Elapsed.TotalSeconds;
         double denseMrr = Evaluation.RetrievalMetrics.Score(queryVectors, dense.Vectors).Mrr10;
         progress?.Report($"dense: self-retrieval MRR@10 {denseMrr:P2} on {queries.Count} texts");
@@ -46,7 +47,7 @@ public static class Calibration
         {
             var known = trials.FirstOrDefault(t => t.Plan.ToJson() == plan.ToJson());
             if (known != null) return known;
-            var result = embedder.Embed(documents, plan: plan);
+            var result = embedder.Embed(documents, plan: plan, prompt: "document");
             double mrr = Evaluation.RetrievalMetrics.Score(queryVectors, result.Vectors).Mrr10;
             var trial = new CalibrationTrial(plan, result.TotalTokenLayers / (double)dense.TotalTokenLayers, Fidelity.Measure(dense.Vectors, result.Vectors), mrr);
             trials.Add(trial);

@@ -13,11 +13,22 @@ public static class Presets
 {
     public static readonly IReadOnlyList<string> Names = ["none", "balanced", "fast"];
 
-    public static CompressionPlan Get(string name) => name.ToLowerInvariant() switch
+    /// <summary>
+    /// The preset <paramref name="name"/> for <paramref name="model"/> (a built-in model's name; null or any other
+    /// model gets all-MiniLM-L6-v2's, the plans the presets were first tuned as).
+    /// </summary>
+    public static CompressionPlan Get(string name, string? model = null) => (name.ToLowerInvariant(), ModelKey(model)) switch
     {
-        "none" or "dense" => CompressionPlan.None,
-        "balanced" => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.45, MinLength = 64 },
-        "fast" => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.4, MinLength = 64 },
+        ("none" or "dense", _) => CompressionPlan.None,
+        ("balanced", _) => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.45, MinLength = 64 },
+        ("fast", _) => new CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.4, MinLength = 64 },
         _ => throw new RepShiftException($"unknown preset '{name}': use {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>Which table a model reads; the aliases of the built-in models map to their names.</summary>
+    private static string ModelKey(string? model) => model?.ToLowerInvariant() switch
+    {
+        "arctic-embed-xs" or "snowflake/snowflake-arctic-embed-xs" or "snowflake-arctic-embed-xs" => "arctic-embed-xs",
+        _ => "all-MiniLM-L6-v2",
     };
 }

@@ -1,13 +1,14 @@
 using Microsoft.Extensions.AI;
 using RepShift.Compression;
 using RepShift.Embeddings;
+using RepShift.Loading;
 
 namespace RepShift.Extensions;
 
 /// <summary>
 /// RepShift as a Microsoft.Extensions.AI embedding generator, so MEAI and Semantic Kernel code switches to
 /// local embeddings by constructing this instead of a remote client. Thread-safe; vectors are exactly
-/// those of <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?)"/>.
+/// those of <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, CompressionPlan?, string?)"/>.
 /// </summary>
 public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
@@ -17,26 +18,40 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
     /// </summary>
     public const string PresetProperty = "repshift_preset";
 
+    /// <summary>
+    /// Key of <see cref="EmbeddingGenerationOptions.AdditionalProperties"/> that picks the model's prompt for one call
+    /// ("query", "document" or a name the model defines), as the server's <c>input_type</c> does.
+    /// </summary>
+    public const string InputTypeProperty = "input_type";
+
     private readonly EmbeddingGeneratorMetadata _metadata;
     private readonly bool _ownsEmbedder;
 
     /// <summary>Loads the model named in <paramref name="options"/> (the embedded all-MiniLM-L6-v2 by default).</summary>
     public RepShiftEmbeddingGenerator(RepShiftEmbeddingGeneratorOptions? options = null)
-        : this(Load(options ?? new RepShiftEmbeddingGeneratorOptions()))
+        : this(Load(options ?? new RepShiftEmbeddingGeneratorOptions()), options?.Prompt)
     {
         _ownsEmbedder = true;
     }
 
-    /// <summary>Wraps an embedder that is already loaded; its options (length, batch, compression) apply, and it stays the caller's to dispose.</summary>
-    public RepShiftEmbeddingGenerator(TextEmbedder embedder)
+    /// <summary>
+    /// Wraps an embedder that is already loaded; its options (length, batch, compression) apply, and it stays the
+    /// caller's to dispose. <paramref name="prompt"/> names the model's prompt for every call (see <see cref="RepShiftEmbeddingGeneratorOptions.Prompt"/>).
+    /// </summary>
+    public RepShiftEmbeddingGenerator(TextEmbedder embedder, string? prompt = null)
     {
         ArgumentNullException.ThrowIfNull(embedder);
         Embedder = embedder;
+        Prompt = prompt;
+        embedder.PromptIds(prompt); // an unknown prompt name fails here, not at the first call
         _metadata = new EmbeddingGeneratorMetadata("repshift", providerUri: null, embedder.ModelName, embedder.Dimension);
     }
 
     /// <summary>The embedder doing the work (also reachable through <see cref="GetService"/>).</summary>
     public TextEmbedder Embedder { get; }
+
+    /// <summary>The prompt name every call uses unless it sets <see cref="InputTypeProperty"/>.</summary>
+    public string? Prompt { get; }
 
     /// <summary>
     /// Embeds <paramref name="values"/> in order. <see cref="EmbeddingGenerationOptions.ModelId"/>, when set, must name
@@ -51,10 +66,14 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         var plan = Plan(options);
         int dimensions = options?.Dimensions ?? Embedder.Dimension;
         Matryoshka.CheckDimensions(dimensions, Embedder.Dimension, Embedder.ModelName);
+        string? prompt = Prompt;
+        if (options?.AdditionalProperties?.TryGetValue(InputTypeProperty, out object? inputType) == true)
+            prompt = inputType as string ?? throw new RepShiftException($"{InputTypeProperty} must be a prompt name (query, document or one the model defines)");
+        Embedder.PromptIds(prompt);
         // The encoder is CPU-bound and synchronous; running it on the pool keeps callers' threads (UI, request loops) free.
         return Task.Run(() =>
         {
-            var result = Embedder.Embed(texts, cancellation: cancellationToken, plan: plan);
+            var result = Embedder.Embed(texts, cancellation: cancellationToken, plan: plan, prompt: prompt);
             var created = DateTimeOffset.UtcNow;
             var embeddings = new GeneratedEmbeddings<Embedding<float>>(texts.Count)
             {
@@ -90,7 +109,7 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
         if (options.ModelId is { } model && !string.Equals(model, Embedder.ModelName, StringComparison.OrdinalIgnoreCase))
             throw new RepShiftException($"model '{model}' is not available: this generator runs {Embedder.ModelName}");
         if (options.AdditionalProperties?.TryGetValue(PresetProperty, out object? preset) == true)
-            return preset is string name ? Presets.Get(name) : throw new RepShiftException($"{PresetProperty} must be a preset name ({string.Join(", ", Presets.Names)})");
+            return preset is string name ? Presets.Get(name, Embedder.ModelName) : throw new RepShiftException($"{PresetProperty} must be a preset name ({string.Join(", ", Presets.Names)})");
         return Embedder.Options.Compression;
     }
 
@@ -98,7 +117,7 @@ public sealed class RepShiftEmbeddingGenerator : IEmbeddingGenerator<string, Emb
     {
         MaxTokens = options.MaxTokens,
         BatchSize = options.BatchSize,
-        Compression = Presets.Get(options.Preset),
+        Compression = Presets.Get(options.Preset, options.Model is null ? null : BuiltInModels.Find(options.Model)?.Name),
         Precision = options.Precision,
     });
 }

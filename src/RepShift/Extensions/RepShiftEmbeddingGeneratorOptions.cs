@@ -12,6 +12,13 @@ public sealed record RepShiftEmbeddingGeneratorOptions
     /// <summary>Most texts per packed batch (batches are also capped at <see cref="EmbedderOptions.BatchTokens"/> tokens).</summary>
     public int BatchSize { get; init; } = new EmbedderOptions().BatchSize;
 
+    /// <summary>
+    /// The model's prompt put before every text: "query" for search queries, "document" for what is searched, or a
+    /// name the model defines; null is the model's default (usually none). A call can pick another with
+    /// <see cref="RepShiftEmbeddingGenerator.InputTypeProperty"/>.
+    /// </summary>
+    public string? Prompt { get; init; }
+
     /// <summary>Compression preset: none (dense), balanced or fast (see <see cref="Compression.Presets"/>).</summary>
     public string Preset { get; init; } = "none";
 

@@ -16,7 +16,10 @@ namespace RepShift.Loading;
 /// <item><b>vocab.txt</b>, or else <b>tokenizer.json</b> with a WordPiece model; lowercasing as described in
 /// tokenizer_config.json's do_lower_case, else tokenizer.json's normalizer, else on.</item>
 /// <item><b>Pooling</b>: the sentence-transformers Pooling module's config.json (1_Pooling/config.json):
-/// pooling_mode_cls_token → CLS, pooling_mode_mean_tokens → mean; mean when there is no pooling config.</item>
+/// pooling_mode_cls_token → CLS, pooling_mode_mean_tokens → mean, also max, lasttoken and weightedmean. Without a
+/// pooling config the pooling is unknown (<see cref="ModelConventions.Pooling"/> null): <see cref="TextEmbedder"/>
+/// then refuses the model unless <see cref="EmbedderOptions.Pooling"/> states it, rather than guess.</item>
+/// <item><b>Prompts</b>: config_sentence_transformers.json's "prompts" and "default_prompt_name".</item>
 /// <item><b>Normalization</b>: on if modules.json lists a Normalize module; when there is no modules.json it is
 /// on by default (embeddings are compared by cosine). Modules other than Transformer, Pooling and Normalize are refused.</item>
 /// </list>
@@ -36,8 +39,8 @@ public static class HuggingFaceFolder
 
         string configPath = Path.Combine(folder, ConfigFile);
         var config = HuggingFaceBertConfig.Read(configPath, out bool typeVocabSizeGiven);
-        var (pooling, normalize) = SentenceTransformersModules.Read(folder, config.Hidden);
-        config = config with { Pooling = pooling, Normalize = normalize };
+        var conventions = SentenceTransformersModules.Read(folder, config.Hidden);
+        config = config with { Pooling = conventions.Pooling ?? PoolingMode.Mean, Normalize = conventions.Normalize };
         var tokenizer = HuggingFaceTokenizer.Load(folder);
         if (tokenizer.VocabularySize > config.VocabSize)
             throw new ModelFormatException($"{folder}: the tokenizer has {tokenizer.VocabularySize} tokens but {ConfigFile} says vocab_size {config.VocabSize}; the files do not belong together");
@@ -47,7 +50,7 @@ public static class HuggingFaceFolder
         using (var file = SafeTensorsFile.Open(weightsPath))
             weights = HuggingFaceBertTensors.Read(file, config, typeVocabSizeGiven);
         weights.Validate(weightsPath);
-        return new ModelBundle(ModelName(folder), weights, tokenizer);
+        return new ModelBundle(ModelName(folder), weights, tokenizer) { Conventions = conventions };
     }
 
     /// <summary>One error listing every required file that is absent, with a hint when a known alternative is there instead.</summary>

@@ -7,28 +7,31 @@ public static class ModelLoader
     public const string DefaultModelName = "all-MiniLM-L6-v2";
 
     /// <summary>
-    /// null or "all-MiniLM-L6-v2" → the embedded model; a folder → a Hugging Face model folder
-    /// (config.json + model.safetensors + vocab.txt or tokenizer.json); a .onnx file → an ONNX BERT
-    /// export with vocab.txt beside it.
+    /// null or a built-in name (all-MiniLM-L6-v2, arctic-embed-xs; see <see cref="BuiltInModels"/>) → that model;
+    /// a folder → a Hugging Face model folder (config.json + model.safetensors + vocab.txt or tokenizer.json);
+    /// a .onnx file → an ONNX BERT export with vocab.txt beside it. The conventions of a folder or file come from
+    /// its sentence-transformers files (<see cref="SentenceTransformersModules"/>); where they do not state the
+    /// pooling, <see cref="ModelConventions.Pooling"/> is null and <see cref="TextEmbedder"/> asks for it.
     /// </summary>
     public static ModelBundle Load(string? model)
     {
-        if (string.IsNullOrWhiteSpace(model) || IsDefaultName(model)) return EmbeddedModel.Load();
+        if (string.IsNullOrWhiteSpace(model)) return BuiltInModels.Load(BuiltInModels.MiniLM);
+        if (BuiltInModels.Find(model) is { } builtIn) return BuiltInModels.Load(builtIn);
         if (Directory.Exists(model)) return HuggingFaceFolder.Load(model);
         if (File.Exists(model))
         {
             if (!model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
                 throw new ModelFormatException($"{model}: not a model RepShift can read; give an .onnx file (with vocab.txt beside it) or a Hugging Face model folder");
-            string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, "vocab.txt");
+            string folder = Path.GetDirectoryName(Path.GetFullPath(model))!;
+            string vocab = Path.Combine(folder, "vocab.txt");
             if (!File.Exists(vocab)) throw new ModelFormatException($"{model}: no vocab.txt beside the ONNX file (looked for {vocab})");
             using var onnx = File.OpenRead(model);
             using var vocabStream = File.OpenRead(vocab);
-            return new ModelBundle(Path.GetFileName(model), OnnxBertImporter.Import(onnx, model), Text.BertTextTokenizer.FromVocab(vocabStream, source: vocab));
+            var weights = OnnxBertImporter.Import(onnx, model);
+            var conventions = SentenceTransformersModules.ReadBesideOnnx(folder, weights.Config.Hidden);
+            if (conventions.Pooling is { } pooling) weights = weights.WithConfig(weights.Config with { Pooling = pooling, Normalize = conventions.Normalize });
+            return new ModelBundle(Path.GetFileName(model), weights, Text.BertTextTokenizer.FromVocab(vocabStream, source: vocab)) { Conventions = conventions };
         }
-        throw new ModelFormatException($"model '{model}' not found: give '{DefaultModelName}' (embedded), a Hugging Face model folder, or an .onnx file");
+        throw new ModelFormatException($"model '{model}' not found: give a built-in model ({string.Join(", ", BuiltInModels.All.Select(m => m.Name))}; 'repshift models' lists them), a Hugging Face model folder, or an .onnx file");
     }
-
-    private static bool IsDefaultName(string name) =>
-        name.Equals(DefaultModelName, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals("sentence-transformers/" + DefaultModelName, StringComparison.OrdinalIgnoreCase);
 }

@@ -8,6 +8,15 @@ public enum PoolingMode
 
     /// <summary>The state of the first token ([CLS]).</summary>
     Cls,
+
+    /// <summary>Per dimension, the largest value over a sequence's tokens.</summary>
+    Max,
+
+    /// <summary>The state of the last token ([SEP] for BERT tokenization; decoder-style embedders pool this way).</summary>
+    LastToken,
+
+    /// <summary>Mean weighted by position: token i (0-based, [CLS] first) counts i + 1 times (sentence-transformers' weightedmean).</summary>
+    WeightedMean,
 }
 
 /// <summary>Shape and constants of a BERT-family (post-LayerNorm) encoder.</summary>

@@ -58,15 +58,16 @@ public sealed class BertEncoder
     /// <summary>
     /// Embeds each sequence of token ids (already wrapped in [CLS] … [SEP]) under a compression plan
     /// (dense when null); one pooled, optionally L2-normalised vector each, and the work it took.
-    /// The plan must have been validated against this model.
+    /// The plan must have been validated against this model. <paramref name="protectedPrefix"/>[s] tokens after
+    /// [CLS] (a prompt) are kept by compression like [CLS] and [SEP].
     /// </summary>
-    public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null)
+    public EncoderOutput Encode(IReadOnlyList<int[]> ids, CompressionPlan? plan = null, IReadOnlyList<int>? protectedPrefix = null)
     {
         plan ??= CompressionPlan.None;
         var ws = _stack.Rent();
         try
         {
-            var tokenLayers = Run(ids, ws, plan);
+            var tokenLayers = Run(ids, ws, plan, protectedPrefix: protectedPrefix);
             long t0 = Stopwatch.GetTimestamp();
             var pooled = Pool(ws.Batch, plan.Pooling == CompressionPooling.Frozen && !plan.IsDense ? ws.Frozen : null);
             Compute.Profile?.Add(EncoderProfile.Stage.Pooling, t0);
@@ -106,7 +107,7 @@ public sealed class BertEncoder
     }
 
     /// <summary>Runs embeddings and layers on a workspace; returns token rows processed per sequence, summed over layers.</summary>
-    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null)
+    internal int[] Run(IReadOnlyList<int[]> ids, EncoderWorkspace ws, CompressionPlan plan, Action<int, TokenBatch>? afterLayer = null, Action<int, TokenBatch>? beforeReduction = null, IReadOnlyList<int>? protectedPrefix = null)
     {
         for (int s = 0; s < ids.Count; s++)
         {
@@ -115,7 +116,7 @@ public sealed class BertEncoder
             if (n > Config.MaxPositions) throw new ArgumentException($"sequence {s} has {n} tokens, the model takes at most {Config.MaxPositions}; truncate it");
         }
         var batch = ws.Batch;
-        batch.Reset(ids);
+        batch.Reset(ids, protectedPrefix);
         ws.EnsureCapacity(batch.Count);
         ws.Frozen.Reset(batch.Sequences);
         long t0 = Stopwatch.GetTimestamp();
@@ -147,7 +148,11 @@ public sealed class BertEncoder
         LayerNorm.Apply(Compute, batch.HiddenArray, batch.Count, d, _embeddings.NormGamma, _embeddings.NormBeta, c.LayerNormEps);
     }
 
-    /// <summary>Pools each sequence (size-weighted mean, plus frozen states of dropped tokens, or [CLS]) and L2-normalises if the model asks for it.</summary>
+    /// <summary>
+    /// Pools each sequence as the model's <see cref="BertConfig.Pooling"/> says and L2-normalises if the model asks
+    /// for it. Rows that stand for several tokens (merged, fused) count with their size in the means; frozen states
+    /// of dropped tokens join the plain mean only (the plan is checked for that when it is validated).
+    /// </summary>
     private float[][] Pool(TokenBatch b, FrozenStates? frozen)
     {
         int d = b.Dim;
@@ -156,21 +161,47 @@ public sealed class BertEncoder
         {
             var v = new float[d];
             int start = b.SeqStarts[s], end = b.SeqStarts[s + 1];
-            if (Config.Pooling == PoolingMode.Cls) b.Row(start).CopyTo(v);
-            else
+            switch (Config.Pooling)
             {
-                float total = 0;
-                for (int t = start; t < end; t++)
-                {
-                    TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
-                    total += b.Size[t];
-                }
-                if (frozen != null)
-                {
-                    TensorPrimitives.Add(v, frozen.Sums.AsSpan(s * d, d), v);
-                    total += frozen.Sizes[s];
-                }
-                TensorPrimitives.Divide(v, total, v);
+                case PoolingMode.Cls:
+                    b.Row(start).CopyTo(v);
+                    break;
+                case PoolingMode.LastToken:
+                    b.Row(end - 1).CopyTo(v);
+                    break;
+                case PoolingMode.Max:
+                    b.Row(start).CopyTo(v);
+                    for (int t = start + 1; t < end; t++) TensorPrimitives.Max(v, b.Row(t), v);
+                    break;
+                case PoolingMode.WeightedMean:
+                    {
+                        // A merged row stands at its representative's position (Origin); fused rows (Origin −1) are refused by the plan check.
+                        float total = 0;
+                        for (int t = start; t < end; t++)
+                        {
+                            float w = b.Size[t] * (b.Origin[t] + 1);
+                            TensorPrimitives.MultiplyAdd(b.Row(t), w, v, v);
+                            total += w;
+                        }
+                        TensorPrimitives.Divide(v, total, v);
+                        break;
+                    }
+                default:
+                    {
+                        float total = 0;
+                        for (int t = start; t < end; t++)
+                        {
+                            TensorPrimitives.MultiplyAdd(b.Row(t), b.Size[t], v, v);
+                            total += b.Size[t];
+                        }
+                        if (frozen != null)
+                        {
+                            TensorPrimitives.Add(v, frozen.Sums.AsSpan(s * d, d), v);
+                            total += frozen.Sizes[s];
+                        }
+                        TensorPrimitives.Divide(v, total, v);
+                        break;
+                    }
             }
             if (Config.Normalize)
             {

@@ -39,6 +39,18 @@ public sealed class BertWeights
     public required float[] EmbeddingNormBeta { get; init; }
     public required BertLayerWeights[] Layers { get; init; }
 
+    /// <summary>The same arrays (shared, not copied) under another config, e.g. the pooling a model's conventions or the caller chose.</summary>
+    public BertWeights WithConfig(BertConfig config) => new()
+    {
+        Config = config,
+        WordEmbeddings = WordEmbeddings,
+        PositionEmbeddings = PositionEmbeddings,
+        TokenTypeEmbeddings = TokenTypeEmbeddings,
+        EmbeddingNormGamma = EmbeddingNormGamma,
+        EmbeddingNormBeta = EmbeddingNormBeta,
+        Layers = Layers,
+    };
+
     /// <summary>Checks every array against the config; throws <see cref="ModelFormatException"/> naming the tensor, expected and found sizes.</summary>
     public void Validate(string source)
     {

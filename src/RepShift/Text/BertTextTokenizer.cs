@@ -79,6 +79,41 @@ public sealed class BertTextTokenizer
         return _tokens[id];
     }
 
+    /// <summary>
+    /// The word pieces of <paramref name="text"/> without [CLS]/[SEP] (e.g. a prompt, to put before texts with
+    /// <see cref="Encode(string, int, int[])"/>).
+    /// </summary>
+    public int[] WordPieces(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var pieces = new List<(int Id, TokenOffset Offset)>();
+        Pieces(text, pieces, int.MaxValue);
+        return [.. pieces.Select(p => p.Id)];
+    }
+
+    /// <summary>
+    /// [CLS] <paramref name="prefix"/> text [SEP], at most <paramref name="maxTokens"/> ids: the prompt's pieces
+    /// come first and the text's are cut first, as sentence-transformers tokenizes prompt + text (a prompt ends at a
+    /// word boundary, so its pieces are the same alone). Truncated is set when the text lost pieces.
+    /// </summary>
+    public TokenizedText Encode(string text, int maxTokens, int[] prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length == 0) return Encode(text, maxTokens);
+        if (maxTokens < 2) throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, "max tokens must be at least 2 ([CLS] and [SEP])");
+        ArgumentNullException.ThrowIfNull(text);
+        var pieces = new List<(int Id, TokenOffset Offset)>();
+        Pieces(text, pieces, int.MaxValue);
+        int keepPrefix = Math.Min(prefix.Length, maxTokens - 2);
+        int keep = Math.Min(pieces.Count, maxTokens - 2 - keepPrefix);
+        var ids = new int[keepPrefix + keep + 2];
+        ids[0] = ClsId;
+        prefix.AsSpan(0, keepPrefix).CopyTo(ids.AsSpan(1));
+        for (int i = 0; i < keep; i++) ids[1 + keepPrefix + i] = pieces[i].Id;
+        ids[^1] = SepId;
+        return new TokenizedText(ids, keep < pieces.Count);
+    }
+
     /// <summary>Tokenizes one text to at most <paramref name="maxTokens"/> ids including [CLS] and [SEP].</summary>
     public TokenizedText Encode(string text, int maxTokens)
     {
@@ -86,7 +121,7 @@ public sealed class BertTextTokenizer
         return new TokenizedText(t.Ids, t.Truncated);
     }
 
-    /// <summary><see cref="Encode"/> with each token's span in <paramref name="text"/>.</summary>
+    /// <summary><see cref="Encode(string, int)"/> with each token's span in <paramref name="text"/>.</summary>
     public TokenizedTextWithOffsets EncodeWithOffsets(string text, int maxTokens)
     {
         if (maxTokens < 2) throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, "max tokens must be at least 2 ([CLS] and [SEP])");

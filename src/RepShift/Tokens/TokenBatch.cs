@@ -51,13 +51,23 @@ public sealed class TokenBatch
 
     public Span<float> Row(int token) => _hidden.AsSpan(token * Dim, Dim);
 
-    /// <summary>Resets the batch to the given token sequences; hidden states are left for the caller to fill.</summary>
-    public void Reset(IReadOnlyList<int[]> ids)
+    /// <summary>
+    /// Resets the batch to the given token sequences; hidden states are left for the caller to fill.
+    /// <paramref name="protectedPrefix"/>[s], when given, protects that many rows after [CLS] too (a prompt's tokens).
+    /// </summary>
+    public void Reset(IReadOnlyList<int[]> ids, IReadOnlyList<int>? protectedPrefix = null)
     {
+        if (protectedPrefix != null && protectedPrefix.Count != ids.Count)
+            throw new ArgumentException($"{protectedPrefix.Count} protected prefixes for {ids.Count} sequences");
         var lengths = new int[ids.Count];
         for (int s = 0; s < ids.Count; s++) lengths[s] = ids[s].Length;
         Reset(lengths);
-        for (int s = 0; s < ids.Count; s++) ids[s].CopyTo(_tokenId, _seqStarts[s]);
+        for (int s = 0; s < ids.Count; s++)
+        {
+            ids[s].CopyTo(_tokenId, _seqStarts[s]);
+            int end = Math.Min(1 + (protectedPrefix?[s] ?? 0), lengths[s]);
+            for (int i = 1; i < end; i++) _protected[_seqStarts[s] + i] = true;
+        }
     }
 
     /// <summary>Resets the batch to the given sequence lengths; hidden states are left for the caller to fill.</summary>
