@@ -53,7 +53,7 @@ public class ServeLoadTests
         {
             b.Logging.ClearProviders();
             b.WebHost.UseUrls("http://127.0.0.1:0");
-        }, (texts, plan, _) =>
+        }, (texts, plan, _, _) =>
         {
             if (Volatile.Read(ref hold))
             {

@@ -228,7 +228,7 @@ public class ServeOperationsTests
     {
         using var release = new ManualResetEventSlim();
         using var entered = new ManualResetEventSlim();
-        var (app, client) = await StartAsync(embed: (texts, plan, _) =>
+        var (app, client) = await StartAsync(embed: (texts, plan, _, _) =>
         {
             entered.Set();
             release.Wait(TimeSpan.FromSeconds(60));

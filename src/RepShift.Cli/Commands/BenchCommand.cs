@@ -95,7 +95,7 @@ internal static class BenchCommand
                             list.Add(new RepShiftEngine(new TextEmbedder(model, embedder.Options with { Kernel = GemmKernel.Avx2, Profile = null }), spec.Name, ownBatches: ownBatches, ownsEmbedder: true));
                         else
                         {
-                            var e = spec.IsRepShiftInt8 ? int8Embedder ??= Int8Embedder(model, embedder.Options with { Precision = Precision.Int8, Profile = null }) : embedder;
+                            var e = spec.IsRepShiftInt8 ? int8Embedder ??= new TextEmbedder(model, embedder.Options with { Precision = Precision.Int8, Profile = null }) : embedder;
                             var plan = spec.PlanFor(model.Name);
                             plan.Validate(e.Encoder.Config.Layers, e.ModelName);
                             list.Add(new RepShiftEngine(e, spec.Name, spec.Preset == null ? null : plan, ownBatches));
@@ -177,13 +177,6 @@ internal static class BenchCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>An int8 embedder for the repshift-int8 rows; a build without int8 kernels says so in one line.</summary>
-    private static TextEmbedder Int8Embedder(ModelBundle model, EmbedderOptions options)
-    {
-        try { return new TextEmbedder(model, options); }
-        catch (NotSupportedException e) { throw new RepShiftException($"repshift-int8: {e.Message}"); }
     }
 
     private static bool AutoIsAvx512() => ComputeContext.AutoKernel == GemmKernel.Avx512;

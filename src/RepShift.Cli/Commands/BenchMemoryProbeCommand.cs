@@ -43,16 +43,15 @@ internal static class BenchMemoryProbeCommand
 
     private static IEngine RepShiftEngine(EngineSpec spec, EmbedderOptions options, string? model, bool ownBatches)
     {
-        var plan = spec.Plan;
+        var bundle = Loading.ModelLoader.Load(model);
+        var plan = spec.PlanFor(bundle.Name);
         options = options with
         {
             Compression = plan,
             Kernel = spec.Base == "repshift-avx2" ? Kernels.GemmKernel.Avx2 : Kernels.GemmKernel.Auto,
             Precision = spec.IsRepShiftInt8 ? Kernels.Precision.Int8 : Kernels.Precision.Fp32,
         };
-        TextEmbedder embedder;
-        try { embedder = TextEmbedder.Load(model, options); }
-        catch (NotSupportedException e) { throw new RepShiftException($"{spec.Name}: {e.Message}"); }
+        var embedder = new TextEmbedder(bundle, options);
         return new RepShiftEngine(embedder, spec.Name, plan, ownBatches, ownsEmbedder: true);
     }
 }
