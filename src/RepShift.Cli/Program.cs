@@ -27,6 +27,7 @@ internal static class Program
             REPSHIFT_DEBUG=1).
             """);
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(JobCommand.Create());
         root.Subcommands.Add(SimilarityCommand.Create());
         root.Subcommands.Add(ShowCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
