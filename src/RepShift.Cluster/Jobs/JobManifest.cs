@@ -62,11 +62,15 @@ public sealed class JobManifest
         }
     }
 
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static JobManifest FromJson(string json) => JsonSerializer.Deserialize<JobManifest>(json, Json) ?? throw new RepShiftException("empty job manifest");
+
     public void Save(string folder)
     {
         string path = PathIn(folder);
         string temporary = path + $".{Environment.ProcessId}.tmp";
-        System.IO.File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        System.IO.File.WriteAllText(temporary, ToJson());
         System.IO.File.Move(temporary, path, overwrite: true);
     }
 
