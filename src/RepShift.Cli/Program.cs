@@ -28,6 +28,7 @@ internal static class Program
             """);
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(JobCommand.Create());
+        root.Subcommands.Add(NodeCommand.Create());
         root.Subcommands.Add(SimilarityCommand.Create());
         root.Subcommands.Add(ShowCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
