@@ -29,6 +29,8 @@ internal static class Program
             REPSHIFT_DEBUG=1).
             """);
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(JobCommand.Create());
+        root.Subcommands.Add(NodeCommand.Create());
         root.Subcommands.Add(SimilarityCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ShowCommand.Create());

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using RepShift.Cluster.Jobs;
+
+namespace RepShift.Cluster.Orleans;
+
+/// <summary>
+/// The coordinator of a clustered job, in the process that runs <c>job embed --cluster</c>: it leases the shards not
+/// yet done to the cluster's worker grains, a few in flight per node. A lease is one call with a deadline: when
+/// the node dies or the deadline passes the shard goes back to the queue (a late answer is ignored; its file, if
+/// any, holds the same vectors). Finished shards are recorded in the manifest as they return, so a killed
+/// coordinator resumes like a local job.
+/// </summary>
+public static class ClusterJob
+{
+    /// <param name="grains">The cluster client's grain factory.</param>
+    /// <param name="job">The manifest, as <see cref="LocalJob.Resume"/> returned it.</param>
+    /// <param name="folder">The output folder, which every node must see at the same path.</param>
+    /// <param name="inFlight">Shards leased at once (a few per node keep every node busy between shards).</param>
+    /// <param name="leaseTimeout">How long a shard may take before it is leased again.</param>
+    /// <param name="progress">Progress on stderr.</param>
+    /// <param name="shardDone">Called with each recorded shard and the node that embedded it.</param>
+    /// <param name="cancellation">Stops handing out shards.</param>
+    public static async Task<JobSummary> RunAsync(IGrainFactory grains, JobManifest job, string folder, int inFlight, TimeSpan leaseTimeout,
+        ProgressLine? progress = null, Action<Shard, string>? shardDone = null, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        string manifest = job.ToJson();
+        var queue = new Queue<Shard>(job.Shards.Where(s => !s.Done));
+        int skipped = job.Shards.Count - queue.Count, embedded = 0;
+        long texts = 0, remaining = queue.Sum(s => s.Count);
+        var running = new Dictionary<Task<ShardOutcome>, Shard>();
+        int lease = 0;
+        while (queue.Count > 0 || running.Count > 0)
+        {
+            while (queue.Count > 0 && running.Count < inFlight)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var shard = queue.Dequeue();
+                // A new key per lease spreads calls over the gateways, hence over the nodes.
+                var worker = grains.GetGrain<IEmbeddingWorkerGrain>(lease++);
+                running.Add(worker.EmbedShard(new ShardWork { Manifest = manifest, Shard = shard.Id, Folder = folder }).WaitAsync(leaseTimeout, cancellation), shard);
+            }
+            var finished = await Task.WhenAny(running.Keys);
+            var done = running[finished];
+            running.Remove(finished);
+            ShardOutcome outcome;
+            try { outcome = await finished; }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
+            {
+                // The node died, the call timed out or failed: the shard is leased again.
+                progress?.Report(texts, remaining, $"shard {done.Id} returned to the queue ({e.GetType().Name})", force: true);
+                queue.Enqueue(done);
+                continue;
+            }
+            if (outcome.Error != null) throw new RepShiftException(outcome.Error);
+            done.Done = true;
+            done.Texts = outcome.Texts;
+            job.Save(folder);
+            embedded++;
+            texts += outcome.Texts;
+            remaining -= done.Count;
+            shardDone?.Invoke(done, outcome.Node);
+            progress?.Report(texts, remaining, $"shards {skipped + embedded}/{job.Shards.Count}");
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new JobSummary(Path.GetFullPath(folder), job.Shards.Count, skipped, embedded, texts, job.Shards.Sum(s => s.Texts), seconds, texts / Math.Max(1e-9, seconds));
+    }
+}

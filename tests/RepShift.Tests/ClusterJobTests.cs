@@ -1,0 +1,101 @@
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using RepShift.Cluster;
+using RepShift.Cluster.Jobs;
+using RepShift.Cluster.Orleans;
+
+namespace RepShift.Tests;
+
+/// <summary>The clustered job on Orleans' TestingHost: three silos, one killed mid-job.</summary>
+public class ClusterJobTests
+{
+    private const string ModelKey = "RepShiftTestModel";
+
+    /// <summary>Each silo loads its own engine from the tiny model folder named in the cluster's properties.</summary>
+    public sealed class NodeConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            string model = silo.Configuration[ModelKey] ?? throw new InvalidOperationException("no model folder in the test cluster's properties");
+            silo.AddEmbeddingNode(() => TextEmbedder.Load(model, new EmbedderOptions { MaxTokens = 16, BatchSize = 5, Threads = 1 }));
+        }
+    }
+
+    [Fact]
+    public async Task Three_nodes_one_killed_mid_job_every_id_once_vectors_equal_one_node()
+    {
+        using var dir = new TempDirectory();
+        using var embedder = BulkEmbedTests.TinyEmbedder(dir);
+        var texts = BulkEmbedTests.Texts(1000, seed: 21);
+        string input = dir.Write("in.txt", string.Join('\n', texts));
+        string output = dir.File("out");
+
+        var builder = new TestClusterBuilder(3);
+        builder.Properties[ModelKey] = dir.File("tiny");
+        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            var job = LocalJob.Resume(output, JobPlanner.Plan([input], 5, "text", EngineSignature.Of(embedder)));
+            Assert.Equal(200, job.Shards.Count);
+            var byNode = new Dictionary<string, int>();
+            Task? kill = null;
+            string? killed = null;
+            var summary = await ClusterJob.RunAsync(cluster.GrainFactory, job, output, inFlight: 6, leaseTimeout: TimeSpan.FromSeconds(30),
+                shardDone: (_, node) =>
+                {
+                    byNode[node] = byNode.GetValueOrDefault(node) + 1;
+                    // After 40 shards, kill a secondary silo that has done work (its in-flight shards must be leased again).
+                    if (kill is null && byNode.Values.Sum() >= 40 && cluster.SecondarySilos.FirstOrDefault(s => byNode.ContainsKey(s.SiloAddress.ToString())) is { } victim)
+                    {
+                        killed = victim.SiloAddress.ToString();
+                        kill = cluster.KillSiloAsync(victim);
+                    }
+                });
+            Assert.NotNull(kill);
+            await kill;
+            Assert.Equal(200, summary.ShardsEmbedded);
+            Assert.Equal(1000, summary.TextsEmbedded);
+            Assert.True(byNode.Count >= 2, $"work reached {byNode.Count} node(s)");
+
+            var rows = Directory.GetFiles(output, "shard-*.parquet").Order(StringComparer.Ordinal).SelectMany(RepShift.Cluster.Outputs.EmbeddingParquet.ReadAll).ToList();
+            Assert.Equal(Enumerable.Range(0, 1000).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), rows.Select(r => r.Id));
+            var vectors = embedder.Embed(texts).Vectors;
+            for (int i = 0; i < rows.Count; i++) Assert.Equal(vectors[i], rows[i].Embedding);
+            Assert.Empty(Directory.GetFiles(output, "*.tmp"));
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_node_with_another_engine_refuses_the_job_with_a_clear_error()
+    {
+        using var dir = new TempDirectory();
+        using var embedder = BulkEmbedTests.TinyEmbedder(dir);
+        string input = dir.Write("in.txt", string.Join('\n', BulkEmbedTests.Texts(10)));
+        var builder = new TestClusterBuilder(1);
+        builder.Properties[ModelKey] = dir.File("tiny");
+        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            // The job asks for a compressed plan; the node runs dense.
+            using var other = embedder.WithCompression(new RepShift.Compression.CompressionPlan { Metric = "norm", PruneAt = [0], Keep = 0.5 });
+            var job = LocalJob.Resume(dir.File("out"), JobPlanner.Plan([input], 5, "text", EngineSignature.Of(other)));
+            var e = await Assert.ThrowsAsync<RepShiftException>(() => ClusterJob.RunAsync(cluster.GrainFactory, job, dir.File("out"), 2, TimeSpan.FromSeconds(30)));
+            Assert.Contains("refuses the job: its engine differs (compression plan dense vs", e.Message, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(dir.File("out"), "*.parquet"));
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+}
