@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using RepShift.Cluster;
 using RepShift.Cluster.Jobs;
 using RepShift.Cluster.Orleans;
+using RepShift.Cluster.Postgres;
 
 namespace RepShift.Cli.Commands;
 
@@ -31,7 +32,7 @@ internal static class JobCommand
         var output = new Option<string>("--output", "-o") { Description = "Output folder: one Parquet file per shard and manifest.json", Required = true }.OutputFolder();
         var shardSize = new Option<int>("--shard-size") { Description = "Records per shard: the unit of resuming and of work handed out", DefaultValueFactory = _ => 1000 }.Range(1);
         var textColumn = new Option<string>("--text-column") { Description = "The text column of Parquet inputs", DefaultValueFactory = _ => "text" };
-        var cluster = new Option<string?>("--cluster") { Description = "Run on the nodes of a cluster ('localhost': `repshift node` processes on this machine) instead of in this process" };
+        var cluster = ClusterOption.Create("Run on the nodes of a cluster instead of in this process; with PostgreSQL the job's manifest is kept there too");
         var gateways = new Option<string>("--gateways") { Description = "With --cluster localhost: the nodes' gateway ports, comma-separated", DefaultValueFactory = _ => "30000" };
         var leaseTimeout = new Option<int>("--lease-timeout") { Description = "Seconds a node may hold a shard before it is handed to another", DefaultValueFactory = _ => 600 }.Range(1);
         var command = new Command("embed", """
@@ -43,8 +44,11 @@ internal static class JobCommand
             Progress (shards, texts/s, ETA) goes to stderr, a JSON summary to stdout. With --cluster the shards are
             leased to `repshift node` processes (the output folder must be the same path for every node): a node
             that dies loses only its leased shards, which go back to the queue after it is declared dead or after
-            --lease-timeout; the manifest is written by this process alone.
-            Example: repshift job embed --input ../shared/data/bbc-news --output bbc-vectors
+            --lease-timeout; the manifest is written by this process alone. With a PostgreSQL --cluster the manifest
+            is a table row keyed by the output folder's full path (no manifest.json): this process leases the job, so a
+            second coordinator of the same job is refused while it runs, and a re-run skips the shards recorded done.
+            Examples: repshift job embed --input ../shared/data/bbc-news --output bbc-vectors
+                      repshift job embed --input docs --output /shared/vectors --cluster 'Host=db;Username=repshift;Password=repshift;Database=repshift'
             """);
         command.Options.Add(input);
         command.Options.Add(output);
@@ -64,27 +68,38 @@ internal static class JobCommand
             string folder = r.GetValue(output)!;
             var embedder = common.CreateEmbedder(r);
             var planned = JobPlanner.Plan(paths, r.GetValue(shardSize), r.GetValue(textColumn)!, EngineSignature.Of(embedder));
-            var job = LocalJob.Resume(folder, planned);
             var progress = new ProgressLine(Console.Error, TimeSpan.FromSeconds(10));
-            Console.Error.WriteLine($"{job.Shards.Count} shards, {job.Shards.Count(s => s.Done)} already done");
             JobSummary summary;
-            if (r.GetValue(cluster) is not { } where) summary = LocalJob.Run(embedder, job, folder, progress, cancellation: cancellation);
+            if (ClusterOption.Get(r, cluster) is not { } address)
+            {
+                var job = LocalJob.Resume(folder, planned);
+                Console.Error.WriteLine($"{job.Shards.Count} shards, {job.Shards.Count(s => s.Done)} already done");
+                summary = LocalJob.Run(embedder, job, folder, progress, cancellation: cancellation);
+            }
             else
             {
-                if (where != "localhost") throw new RepShiftException($"--cluster {where}: only 'localhost' clustering is built so far (PostgreSQL membership is not yet)");
                 OptionChecks.ParseIntList(gateways.Name, r.GetValue(gateways)!, 1, 65535, out int[] ports);
+                await ClusterHosting.PrepareAsync(address, cancellation);
+                // PostgreSQL: the job's row is its manifest, keyed by the output folder every node writes to.
+                await using var store = address.ConnectionString is { } db
+                    ? await PostgresJobStore.ClaimAsync(db, Path.GetFullPath(folder), planned, folder, cancellation: cancellation)
+                    : null;
+                var job = store?.Job ?? LocalJob.Resume(folder, planned);
+                Console.Error.WriteLine($"{job.Shards.Count} shards, {job.Shards.Count(s => s.Done)} already done{(store is null ? "" : $" (manifest in {address.Display}, job '{store.JobId}')")}");
                 var builder = Host.CreateApplicationBuilder();
                 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-                builder.UseOrleansClient(c => c.UseLocalhostClustering(ports));
+                builder.UseOrleansClient(c => c.UseRepShiftCluster(address, ports));
                 using var host = builder.Build();
                 try { await host.StartAsync(cancellation); }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    throw new RepShiftException($"cannot reach the cluster through gateway port(s) {string.Join(",", ports)} ({e.Message}); start `repshift node` first");
+                    throw new RepShiftException($"cannot reach the cluster ({(address.IsPostgres ? address.Display : $"gateway port(s) {string.Join(",", ports)}")}: {e.Message}); start `repshift node` first");
                 }
                 var grains = host.Services.GetRequiredService<IClusterClient>();
-                summary = await ClusterJob.RunAsync(grains, job, Path.GetFullPath(folder), inFlight: 2 * ports.Length,
-                    TimeSpan.FromSeconds(r.GetValue(leaseTimeout)), progress, cancellation: cancellation);
+                // Two shards in flight per node: PostgreSQL lists the nodes itself, localhost has one per given gateway port.
+                int inFlight = address.IsPostgres ? Math.Max(2, 2 * (await LiveNodes(grains))) : 2 * ports.Length;
+                summary = await ClusterJob.RunAsync(grains, job, Path.GetFullPath(folder), inFlight,
+                    TimeSpan.FromSeconds(r.GetValue(leaseTimeout)), progress, cancellation: cancellation, ledger: store);
                 await host.StopAsync(CancellationToken.None);
             }
             Console.Out.WriteLine(JsonSerializer.Serialize(summary, Cli.Json));
@@ -92,4 +107,8 @@ internal static class JobCommand
         });
         return command;
     }
+
+    /// <summary>Active nodes as the cluster's management grain sees them.</summary>
+    private static async Task<int> LiveNodes(IClusterClient client) =>
+        (await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Count;
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RepShift.Cli.Serve;
+using RepShift.Cluster.Orleans;
 
 namespace RepShift.Cli.Commands;
 
@@ -67,6 +68,17 @@ internal static class ServeCommand
             Description = "int8 ranges files (from 'repshift calibrate-encoding'; repeat for several dimension counts) that encoding_format int8 uses",
             AllowMultipleArgumentsPerToken = false,
         };
+        var cluster = ClusterOption.Create("Forward every request's texts to the embedding nodes of a cluster (`repshift node`) instead of a local engine");
+        var gateways = new Option<string>("--gateways") { Description = "With --cluster localhost: the nodes' gateway ports, comma-separated", DefaultValueFactory = _ => "30000" };
+        gateways.Validators.Add(v =>
+        {
+            if (!v.Implicit && v.Tokens.Count > 0 && OptionChecks.ParseIntList(gateways.Name, v.Tokens[0].Value, 1, 65535, out _) is { } error) v.AddError(error);
+        });
+        var clusterTimeout = new Option<double>("--cluster-timeout")
+        {
+            Description = "With --cluster: seconds a batch may wait for a node (retries on other nodes included) before it is answered 503 cluster_unavailable",
+            DefaultValueFactory = _ => 30,
+        }.Range(0.1, 3600);
         var command = new Command("serve", $$$"""
             Serve embeddings over HTTP, OpenAI-compatible: POST /v1/embeddings with {"input": "text" or ["a", "b"]},
             "model" (one of the served models; may be left out when only one is served), "dimensions" (1 to the model's: the
@@ -83,7 +95,13 @@ internal static class ServeCommand
             Errors are OpenAI-shaped JSON: {"error": {"message", "type", "param", "code"}}.
             Ctrl+C or SIGTERM: readiness turns 503, the listener closes, requests already received run for up to
             --shutdown-timeout seconds (the rest are answered 503), then the process exits.
+            --cluster localhost|CONNECTION-STRING: an HTTP front end for a cluster. The texts go to the nodes' worker
+            grains (a batch split over the nodes; a failed node's part is sent to another) instead of a local engine;
+            the model named by --model (one) is still loaded here for its tokenizer and signature, and every node must
+            run the same model and plan. /health/ready is 200 only once the cluster answered the probe; while no node
+            answers, requests get 503 cluster_unavailable (after --cluster-timeout).
             Example: repshift serve --port 8080 --preset balanced
+                     repshift serve --cluster 'Host=localhost;Username=repshift;Password=repshift;Database=repshift' --port 8080
                      repshift serve --model all-MiniLM-L6-v2 --model ./my-bert-folder --api-key "$KEY"
                      curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' -d '{"input":"hello"}'
             """);
@@ -93,6 +111,9 @@ internal static class ServeCommand
         command.Options.Add(apiKey);
         command.Options.Add(metricsAuth);
         command.Options.Add(int8Ranges);
+        command.Options.Add(cluster);
+        command.Options.Add(gateways);
+        command.Options.Add(clusterTimeout);
         server.AddTo(command);
         common.AddTo(command);
         // serve takes --model several times: its own option replaces the single one every other command has.
@@ -118,21 +139,31 @@ internal static class ServeCommand
             if (Uri.CheckHostName(hostName.StartsWith('[') && hostName.EndsWith(']') ? hostName[1..^1] : hostName) == UriHostNameType.Unknown)
                 throw new RepShiftException($"--host '{hostName}' is not a host name or IP address: use e.g. 127.0.0.1, 0.0.0.0, ::1 or localhost");
             string url = $"http://{Authority(hostName, p)}";
+            var address = ClusterOption.Get(r, cluster);
+            if (address is not null && names.Length > 1)
+                throw new RepShiftException("--cluster serves one model, the one its nodes run: give --model once");
+            OptionChecks.ParseIntList(gateways.Name, r.GetValue(gateways)!, 1, 65535, out int[] ports);
+            if (address is not null) ClusterHosting.PrepareAsync(address).GetAwaiter().GetResult();
+            // Disposed after the server, whose last requests may still be forwarded.
+            using var backendLifetime = new AsyncLifetime(address is null ? null : ClusterBackend.Start(address, ports, TimeSpan.FromSeconds(r.GetValue(clusterTimeout))));
+            var backend = (ClusterBackend?)backendLifetime.Value;
             var app = EmbeddingServer.Create(sources, options, b =>
             {
                 b.WebHost.UseUrls(url);
                 // The host would log a failed bind with its stack trace; the catch below says it in one line.
                 b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
-            }, shared: compute);
+            }, embed: backend is null ? null : backend.EmbedFunction, shared: compute, remote: backend is not null);
             var registry = app.Services.GetRequiredService<ModelRegistry>();
             var metrics = app.Services.GetRequiredService<ServeMetrics>();
             long stoppingAt = 0;
             app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
                 $"listening on {string.Join(", ", app.Urls)}; loading {string.Join(", ", names)} (GET /health/ready answers 200 once ready)"));
+            registry.OnWaiting = why => Console.Error.WriteLine($"waiting for the cluster ({address?.Display}): {why}");
             registry.OnReady = () => Console.Error.WriteLine(
                 $"serving {string.Join(", ", registry.Loaded.Select(m => m.Name))} on {string.Join(", ", app.Urls)} "
                 + $"({(options.Batching ? $"micro-batching up to {options.MaxBatchTexts} texts, {options.MaxDelay.TotalMilliseconds} ms" : "one batch per request")}"
-                + $"{(names.Length > 1 ? $", {names.Length} models on one pool of {compute!.Threads} threads" : "")}; "
+                + $"{(names.Length > 1 ? $", {names.Length} models on one pool of {compute!.Threads} threads" : "")}"
+                + $"{(address is null ? "" : $", forwarded to the nodes of {address.Display}")}; "
                 + $"{(key is null ? "no API key" : "API key required")}); Ctrl+C stops");
             app.Lifetime.ApplicationStopping.Register(() =>
             {
@@ -159,6 +190,14 @@ internal static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Disposes an async-disposable (or nothing) synchronously at the end of a synchronous action.</summary>
+    private sealed class AsyncLifetime(IAsyncDisposable? value) : IDisposable
+    {
+        public IAsyncDisposable? Value { get; } = value;
+
+        public void Dispose() => Value?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>host:port with IPv6 literals bracketed.</summary>

@@ -72,14 +72,15 @@ internal sealed class EmbeddingServer
     /// A web application serving <paramref name="models"/>, loaded one after the other once the server has started
     /// (readiness reports it; a failure stops the application and is in <see cref="ModelRegistry.LoadError"/>).
     /// <paramref name="embed"/> replaces each model's encoder call (tests); <paramref name="shared"/> (the compute
-    /// context the models share) is disposed after them.
+    /// context the models share) is disposed after them. <paramref name="remote"/>: <paramref name="embed"/> forwards to a
+    /// cluster (<c>serve --cluster</c>), and readiness waits for the cluster to answer the probe.
     /// </summary>
     public static WebApplication Create(IReadOnlyList<ModelRegistry.Source> models, ServeOptions options, Action<WebApplicationBuilder>? configure = null,
-        Func<TextEmbedder, MicroBatcher.EmbedFunction>? embed = null, IDisposable? shared = null)
+        Func<TextEmbedder, MicroBatcher.EmbedFunction>? embed = null, IDisposable? shared = null, bool remote = false)
     {
         options.Validate();
         var metrics = new ServeMetrics();
-        var registry = new ModelRegistry(models, options, embed, (model, texts) => metrics.BatchTexts.WithLabels(model).Observe(texts), shared);
+        var registry = new ModelRegistry(models, options, embed, (model, texts) => metrics.BatchTexts.WithLabels(model).Observe(texts), shared, remote);
         metrics.Watch(registry);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -225,6 +226,11 @@ internal sealed class EmbeddingServer
             catch (ShuttingDownException e)
             {
                 throw ApiError.Unavailable(e.Message, "shutting_down");
+            }
+            catch (RepShift.Cluster.Orleans.ClusterUnavailableException e)
+            {
+                // serve --cluster: no node answered in time, or the nodes run another engine.
+                throw ApiError.Unavailable(e.Message, e.Code);
             }
             _metrics.Texts.WithLabels(model.Name).Inc(result.Vectors.Length);
             _metrics.Tokens.WithLabels(model.Name).Inc(result.TotalTokens);

@@ -244,6 +244,12 @@ internal sealed class MicroBatcher : IAsyncDisposable
             foreach (var job in batch) job.Done.TrySetException(new ShuttingDownException());
             return;
         }
+        catch (RepShift.Cluster.Orleans.ClusterUnavailableException e)
+        {
+            // The cluster did not answer: every request of the batch would wait as long again alone.
+            foreach (var job in batch) job.Done.TrySetException(e);
+            return;
+        }
         catch (Exception e)
         {
             // One bad request must not fail the others it was batched with: retry each alone.

@@ -40,6 +40,7 @@ internal sealed class ModelRegistry : IAsyncDisposable
     private readonly Func<TextEmbedder, MicroBatcher.EmbedFunction>? _embed;
     private readonly Action<string, int>? _batchRan;
     private readonly IDisposable? _shared;
+    private readonly bool _remote;
     private readonly object _gate = new();
     private readonly List<(ServedModel Model, bool Owned)> _loaded = [];
     private volatile ServedModel[] _ready = [];
@@ -50,8 +51,12 @@ internal sealed class ModelRegistry : IAsyncDisposable
     /// <param name="embed">Replaces a model's encoder call (tests that hold the worker); null: <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}?, CancellationToken, Compression.CompressionPlan?)"/>.</param>
     /// <param name="batchRan">Told each encoder batch's model and text count (metrics).</param>
     /// <param name="shared">Disposed after every model: the compute context the models share, when they do.</param>
+    /// <param name="remote">
+    /// <paramref name="embed"/> sends the texts to a cluster (<c>serve --cluster</c>): readiness waits until the probe
+    /// went through it and came back equal to the local engine's vector, however long the nodes take to come up.
+    /// </param>
     public ModelRegistry(IReadOnlyList<Source> sources, ServeOptions options, Func<TextEmbedder, MicroBatcher.EmbedFunction>? embed = null,
-        Action<string, int>? batchRan = null, IDisposable? shared = null)
+        Action<string, int>? batchRan = null, IDisposable? shared = null, bool remote = false)
     {
         if (sources.Count == 0) throw new RepShiftException("no model to serve: give --model at least once");
         _sources = sources;
@@ -59,6 +64,7 @@ internal sealed class ModelRegistry : IAsyncDisposable
         _embed = embed;
         _batchRan = batchRan;
         _shared = shared;
+        _remote = remote;
     }
 
     public ServerState State => _state;
@@ -68,6 +74,9 @@ internal sealed class ModelRegistry : IAsyncDisposable
 
     /// <summary>Called once on the loading thread when a model fails to load (the server stops itself).</summary>
     public Action<Exception>? OnFailed { get; set; }
+
+    /// <summary>Called on the loading thread while a remote model waits for its cluster, with why (each distinct reason once).</summary>
+    public Action<string>? OnWaiting { get; set; }
 
     /// <summary>Called once on the loading thread when every model is ready.</summary>
     public Action? OnReady { get; set; }
@@ -155,7 +164,14 @@ internal sealed class ModelRegistry : IAsyncDisposable
                             throw new RepShiftException($"two --model options give the served name '{embedder.ModelName}' ({source.Label}); a request could not tell them apart: serve each once");
                     }
                     string name = embedder.ModelName;
-                    batcher = new MicroBatcher(_embed?.Invoke(embedder) ?? Embed(embedder), _options, _batchRan is { } ran ? texts => ran(name, texts) : null);
+                    var embed = _embed?.Invoke(embedder) ?? Embed(embedder);
+                    if (_remote && !VerifyRemote(embedder, embed))
+                    {
+                        // Shutdown began while the cluster was awaited: nothing to serve.
+                        if (source.Owned) embedder.Dispose();
+                        return;
+                    }
+                    batcher = new MicroBatcher(embed, _options, _batchRan is { } ran ? texts => ran(name, texts) : null);
                     var model = new ServedModel(embedder, batcher);
                     lock (_gate)
                     {
@@ -199,6 +215,37 @@ internal sealed class ModelRegistry : IAsyncDisposable
         foreach (float v in vector) norm += (double)v * v;
         if (vector.Length != embedder.Dimension || !double.IsFinite(norm) || norm == 0)
             throw new RepShiftException($"{embedder.ModelName}: the readiness probe gave {(vector.Length != embedder.Dimension ? $"{vector.Length} numbers, not {embedder.Dimension}" : "a zero or non-finite vector")}; the model's weights are broken");
+    }
+
+    /// <summary>
+    /// Sends the probe through the cluster until a node answers (false when shutdown began first); its vector must be
+    /// the local engine's bit for bit. Nodes of another engine refuse, which fails loading like a broken model.
+    /// </summary>
+    private bool VerifyRemote(TextEmbedder embedder, MicroBatcher.EmbedFunction embed)
+    {
+        var expected = embedder.Embed([ProbeText]).Vectors[0];
+        string? told = null;
+        while (_state == ServerState.Loading)
+        {
+            try
+            {
+                var vector = embed([ProbeText], embedder.Options.Compression, null, CancellationToken.None).Vectors[0];
+                if (!vector.AsSpan().SequenceEqual(expected))
+                    throw new RepShiftException($"{embedder.ModelName}: the cluster's probe vector differs from this server's engine; start the nodes with the same model and plan");
+                return true;
+            }
+            catch (RepShift.Cluster.Orleans.ClusterUnavailableException e) when (e.Code == "cluster_unavailable")
+            {
+                if (told != e.Code) OnWaiting?.Invoke(e.Message);
+                told = e.Code;
+                Thread.Sleep(500);
+            }
+            catch (RepShift.Cluster.Orleans.ClusterUnavailableException e)
+            {
+                throw new RepShiftException(e.Message);
+            }
+        }
+        return false;
     }
 
     /// <summary>Waits for loading to end, finishes what the batchers hold (within the shutdown deadline), then disposes the engines.</summary>

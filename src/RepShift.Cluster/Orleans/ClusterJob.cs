@@ -20,9 +20,11 @@ public static class ClusterJob
     /// <param name="progress">Progress on stderr.</param>
     /// <param name="shardDone">Called with each recorded shard and the node that embedded it.</param>
     /// <param name="cancellation">Stops handing out shards.</param>
+    /// <param name="ledger">Where finished shards are recorded: the folder's manifest.json when null, or PostgreSQL.</param>
     public static async Task<JobSummary> RunAsync(IGrainFactory grains, JobManifest job, string folder, int inFlight, TimeSpan leaseTimeout,
-        ProgressLine? progress = null, Action<Shard, string>? shardDone = null, CancellationToken cancellation = default)
+        ProgressLine? progress = null, Action<Shard, string>? shardDone = null, CancellationToken cancellation = default, IShardLedger? ledger = null)
     {
+        ledger ??= new FileLedger(job, folder);
         var clock = Stopwatch.StartNew();
         string manifest = job.ToJson();
         var queue = new Queue<Shard>(job.Shards.Where(s => !s.Done));
@@ -55,7 +57,7 @@ public static class ClusterJob
             if (outcome.Error != null) throw new RepShiftException(outcome.Error);
             done.Done = true;
             done.Texts = outcome.Texts;
-            job.Save(folder);
+            await ledger.RecordAsync(done, outcome.Node, cancellation);
             embedded++;
             texts += outcome.Texts;
             remaining -= done.Count;
@@ -64,5 +66,15 @@ public static class ClusterJob
         }
         double seconds = clock.Elapsed.TotalSeconds;
         return new JobSummary(Path.GetFullPath(folder), job.Shards.Count, skipped, embedded, texts, job.Shards.Sum(s => s.Texts), seconds, texts / Math.Max(1e-9, seconds));
+    }
+
+    /// <summary>The local manifest: the whole file rewritten (atomically) after each shard.</summary>
+    private sealed class FileLedger(JobManifest job, string folder) : IShardLedger
+    {
+        public Task RecordAsync(Shard shard, string node, CancellationToken cancellation = default)
+        {
+            job.Save(folder);
+            return Task.CompletedTask;
+        }
     }
 }
