@@ -12,7 +12,8 @@ trap cleanup EXIT
 input=${1:-}
 if [[ -z $input ]]; then
   input=$work/in.txt
-  tail -n +2 ../shared/data/sick/SICK.txt | cut -f2 | head -n 2000 > "$input"
+  # sed, not tail | head: with pipefail, head closing the pipe early (SIGPIPE) failed the script
+  sed -n "2,2001p" ../shared/data/sick/SICK.txt | cut -f2 > "$input"
 fi
 shard=${2:-25}
 ./repshift --help > /dev/null # build once, before the nodes start

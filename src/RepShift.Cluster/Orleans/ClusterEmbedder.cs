@@ -8,12 +8,16 @@ namespace RepShift.Cluster.Orleans;
 /// instead of a local engine. A batch is split into parts of at most <see cref="PartTexts"/> texts sent at once, each
 /// under a new grain key so the parts spread over the gateways, hence over the nodes (an embedding does not depend on
 /// its batch, so the vectors are those of one call). A part whose node fails (killed, unreachable) is sent again under
-/// another key until <see cref="Timeout"/>; then the batch fails with <see cref="ClusterUnavailableException"/>.
+/// another key until <see cref="Timeout"/>; an attempt that has not answered within <see cref="AttemptTimeout"/> counts
+/// as failed (a call to a node killed mid-call would otherwise wait for Orleans' 30 s response timeout); then the batch fails with <see cref="ClusterUnavailableException"/>.
 /// </summary>
 public sealed class ClusterEmbedder(IGrainFactory grains, EngineSignature engine, TimeSpan timeout)
 {
     /// <summary>Texts per grain call.</summary>
     public const int PartTexts = 16;
+
+    /// <summary>How long one grain call may take before the part is sent to another node (16 texts take milliseconds to a second).</summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);
 
     private readonly string _engine = JsonSerializer.Serialize(engine);
     private long _key;
@@ -50,7 +54,7 @@ public sealed class ClusterEmbedder(IGrainFactory grains, EngineSignature engine
             try
             {
                 var grain = grains.GetGrain<ITextEmbeddingGrain>(Interlocked.Increment(ref _key));
-                var outcome = await grain.Embed(work).WaitAsync(deadline);
+                var outcome = await grain.Embed(work).WaitAsync(AttemptTimeout, deadline);
                 if (outcome.Error is { } refused) throw new ClusterUnavailableException(refused, "engine_mismatch");
                 return outcome;
             }
