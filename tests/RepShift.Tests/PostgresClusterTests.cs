@@ -133,6 +133,23 @@ public class PostgresClusterTests
         Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Node_job_and_serve_refuse_another_cluster_value_before_starting()
+    {
+        foreach (var (command, args) in new (System.CommandLine.Command, string[])[]
+        {
+            (RepShift.Cli.Commands.NodeCommand.Create(), ["node", "--cluster", "consul://x"]),
+            (RepShift.Cli.Commands.JobCommand.Create(), ["job", "embed", "--input", "x.txt", "--output", ".", "--cluster", "db.example"]),
+            (RepShift.Cli.Commands.ServeCommand.Create(), ["serve", "--cluster", "Server=db;Password=hunter2"]),
+        })
+        {
+            var errors = new StringWriter();
+            Assert.Equal(2, RepShift.Cli.Cli.Invoke(new System.CommandLine.RootCommand { command }, args, errors));
+            Assert.Contains("use 'localhost' (nodes on this machine) or a PostgreSQL connection string", errors.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("hunter2", errors.ToString(), StringComparison.Ordinal);
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
