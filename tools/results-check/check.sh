@@ -34,6 +34,10 @@ if [[ -f $data/sick/SICK.txt && -d $data/bbc-news ]]; then
   ./repshift eval retrieval --data $data/bbc-news --format headlines --preset balanced --json > "$tmp/balanced.json" 2> /dev/null
   expect "BBC MRR@10, balanced" "$(field "$tmp/balanced.json" mrr10)" .2f '| {} (−'
   expect "BBC work share, balanced (%)" "$(python3 -c "print(100*$(field "$tmp/balanced.json" token_layers)/$(field "$tmp/bbc.json" token_layers))")" .0f '{} % of the dense token-layer work'
+  # arctic-embed-xs's own balanced preset (issue 17, acceptance 3).
+  ./repshift eval retrieval --model arctic-embed-xs --data $data/bbc-news --format headlines --preset balanced --json > "$tmp/arctic-balanced.json" 2> /dev/null
+  expect "arctic BBC MRR@10, balanced" "$(field "$tmp/arctic-balanced.json" mrr10)" .2f 'MRR@10 **{}** (−0.23)'
+  expect "arctic BBC recall@1, balanced" "$(field "$tmp/arctic-balanced.json" recall1)" .2f 'recall@1 {}, recall@10'
 else
   echo "skipped: quality figures ($data with SICK and BBC News is not beside this checkout)"
 fi
