@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using RepShift.Cluster;
@@ -64,6 +65,35 @@ public class ClusterJobTests
             var vectors = embedder.Embed(texts).Vectors;
             for (int i = 0; i < rows.Count; i++) Assert.Equal(vectors[i], rows[i].Embedding);
             Assert.Empty(Directory.GetFiles(output, "*.tmp"));
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_node_embeds_one_shard_at_a_time_however_many_are_leased_to_it()
+    {
+        // Each lease is a new grain key, so Orleans runs one activation per shard; a node given --threads 1 must still
+        // use one engine thread, not one per shard in flight (it used to run them all at once: 2 cores for "1 thread").
+        using var dir = new TempDirectory();
+        using var embedder = BulkEmbedTests.TinyEmbedder(dir);
+        var texts = BulkEmbedTests.Texts(200, seed: 5);
+        string input = dir.Write("in.txt", string.Join('\n', texts));
+        var builder = new TestClusterBuilder(1);
+        builder.Properties[ModelKey] = dir.File("tiny");
+        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            var job = LocalJob.Resume(dir.File("out"), JobPlanner.Plan([input], 10, "text", EngineSignature.Of(embedder)));
+            var summary = await ClusterJob.RunAsync(cluster.GrainFactory, job, dir.File("out"), inFlight: 8, leaseTimeout: TimeSpan.FromSeconds(60));
+            Assert.Equal(20, summary.ShardsEmbedded);
+            var node = Assert.IsType<InProcessSiloHandle>(cluster.Primary).SiloHost!.Services.GetRequiredService<NodeEngine>();
+            Assert.Equal(1, node.MostShardsAtOnce);
         }
         finally
         {

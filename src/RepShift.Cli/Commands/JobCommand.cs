@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
 using RepShift.Cluster;
 using RepShift.Cluster.Jobs;
 using RepShift.Cluster.Orleans;
@@ -34,7 +35,7 @@ internal static class JobCommand
         var textColumn = new Option<string>("--text-column") { Description = "The text column of Parquet inputs", DefaultValueFactory = _ => "text" };
         var cluster = ClusterOption.Create("Run on the nodes of a cluster instead of in this process; with PostgreSQL the job's manifest is kept there too");
         var gateways = new Option<string>("--gateways") { Description = "With --cluster localhost: the nodes' gateway ports, comma-separated", DefaultValueFactory = _ => "30000" };
-        var leaseTimeout = new Option<int>("--lease-timeout") { Description = "Seconds a node may hold a shard before it is handed to another", DefaultValueFactory = _ => 600 }.Range(1);
+        var leaseTimeout = new Option<int>("--lease-timeout") { Description = "Seconds a node may hold a shard (waiting behind the shard it is embedding included) before it is handed to another", DefaultValueFactory = _ => 600 }.Range(1);
         var command = new Command("embed", """
             Embed corpora into a folder of Parquet files (columns id, embedding, tokens, token_layers), one per shard
             of --shard-size records, each written under a temporary name and renamed when complete. manifest.json
@@ -88,7 +89,11 @@ internal static class JobCommand
                 Console.Error.WriteLine($"{job.Shards.Count} shards, {job.Shards.Count(s => s.Done)} already done{(store is null ? "" : $" (manifest in {address.Display}, job '{store.JobId}')")}");
                 var builder = Host.CreateApplicationBuilder();
                 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-                builder.UseOrleansClient(c => c.UseRepShiftCluster(address, ports));
+                // The lease decides when a shard is given up, not Orleans' 30 s call timeout: a 1,000-article shard on one
+                // thread takes ~45 s, and with the default timeout every such shard was abandoned and re-leased forever.
+                var lease = TimeSpan.FromSeconds(r.GetValue(leaseTimeout));
+                builder.UseOrleansClient(c => c.UseRepShiftCluster(address, ports)
+                    .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = lease + TimeSpan.FromMinutes(1)));
                 using var host = builder.Build();
                 try { await host.StartAsync(cancellation); }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -99,7 +104,7 @@ internal static class JobCommand
                 // Two shards in flight per node: PostgreSQL lists the nodes itself, localhost has one per given gateway port.
                 int inFlight = address.IsPostgres ? Math.Max(2, 2 * (await LiveNodes(grains))) : 2 * ports.Length;
                 summary = await ClusterJob.RunAsync(grains, job, Path.GetFullPath(folder), inFlight,
-                    TimeSpan.FromSeconds(r.GetValue(leaseTimeout)), progress, cancellation: cancellation, ledger: store);
+                    lease, progress, cancellation: cancellation, ledger: store);
                 await host.StopAsync(CancellationToken.None);
             }
             Console.Out.WriteLine(JsonSerializer.Serialize(summary, Cli.Json));

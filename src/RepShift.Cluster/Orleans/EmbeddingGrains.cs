@@ -29,24 +29,21 @@ public interface IEmbeddingWorkerGrain : IGrainWithIntegerKey
 }
 
 /// <summary>
-/// A stateless worker: one activation per node (the engine already uses all the node's threads, so a second
-/// shard would only compete for them), placed on the node that receives the call, holding no state of its own —
+/// A stateless worker: one activation per node, shards one at a time (<see cref="NodeEngine.RunShardAsync{T}"/>: the
+/// engine already uses all the node's threads, so a second shard would only compete for them), placed on the node
+/// that receives the call, holding no state of its own —
 /// a killed node loses nothing but the shards in flight, which the coordinator hands out again.
 /// </summary>
 [StatelessWorker(1)]
 public sealed class EmbeddingWorkerGrain(NodeEngine node) : Grain, IEmbeddingWorkerGrain
 {
-    public Task<ShardOutcome> EmbedShard(ShardWork work)
+    public async Task<ShardOutcome> EmbedShard(ShardWork work)
     {
         var job = JobManifest.FromJson(work.Manifest);
         if (node.Signature.Difference(job.Engine) is { } why)
-            return Task.FromResult(new ShardOutcome { Node = node.Name, Error = $"node {node.Name} refuses the job: its engine differs ({why}); start every node with the job's model and plan" });
+            return new ShardOutcome { Node = node.Name, Error = $"node {node.Name} refuses the job: its engine differs ({why}); start every node with the job's model and plan" };
         var shard = job.Shards[work.Shard];
-        // Off the grain's scheduler: the engine runs its own worker threads for minutes at a time.
-        return Task.Run(() =>
-        {
-            var totals = ShardEmbedder.Run(node.Embedder, job, shard, work.Folder);
-            return new ShardOutcome { Node = node.Name, Texts = totals.Texts, Tokens = totals.Tokens };
-        });
+        var totals = await node.RunShardAsync(() => ShardEmbedder.Run(node.Embedder, job, shard, work.Folder));
+        return new ShardOutcome { Node = node.Name, Texts = totals.Texts, Tokens = totals.Tokens };
     }
 }
