@@ -97,15 +97,15 @@ public class ServeLoadTests
                 Interlocked.Increment(ref answered);
             }
         })).ToArray();
-        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref answered) >= 200, TimeSpan.FromSeconds(120)), "the load ran");
+        Assert.True(await Until(() => Volatile.Read(ref answered) >= 200, TimeSpan.FromSeconds(120)), "the load ran");
         held.Reset();
         Volatile.Write(ref hold, true);
-        Assert.True(entered.Wait(TimeSpan.FromSeconds(60)));
-        Assert.True(SpinWait.SpinUntil(() => batcher.Queued >= 4, TimeSpan.FromSeconds(60)), "requests queued behind the held batch");
+        Assert.True(await Until(() => entered.IsSet, TimeSpan.FromSeconds(60)), "the worker took the held batch");
+        Assert.True(await Until(() => batcher.Queued >= 4, TimeSpan.FromSeconds(60)), "requests queued behind the held batch");
         int okBeforeStop = Volatile.Read(ref ok);
         int queuedAtStop = batcher.Queued;
         var stopping = app.StopAsync();
-        Assert.True(SpinWait.SpinUntil(() => batcher.Stopping, TimeSpan.FromSeconds(60)));
+        Assert.True(await Until(() => batcher.Stopping, TimeSpan.FromSeconds(60)), "the batcher saw the stop");
         held.Set();
         await stopping;
         stopped.SetResult();
@@ -118,6 +118,22 @@ public class ServeLoadTests
         Assert.Equal(received, handled);
         Assert.Equal(received, answered);
         Assert.True(ok - okBeforeStop >= queuedAtStop, $"{ok - okBeforeStop} answered 200 after the stop, {queuedAtStop} were queued");
+    }
+
+    /// <summary>
+    /// Polls without holding a thread: the held batch already blocks one thread-pool thread, and on 2 cores a test
+    /// thread blocked in a spin-wait as well left Kestrel and the clients starved while other tests ran (a CI run under
+    /// load failed "requests queued behind the held batch" after 60 s).
+    /// </summary>
+    private static async Task<bool> Until(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            await Task.Delay(10);
+        }
+        return true;
     }
 
     [Fact]
