@@ -87,10 +87,13 @@ public class PostgresClusterTests
             }
             Assert.Equal((8, 24), await PostgresJobStore.CountAsync(Connection, jobId));
 
-            // Second coordinator resumes; a third one meanwhile is refused by the lease.
+            // Second coordinator resumes (clearing a shard file the first left half-written); a third one meanwhile is refused by the lease.
+            string stale = Path.Combine(output, ".shard-000009.parquet.4242.0123456789abcdef.tmp");
+            File.WriteAllText(stale, "half a shard");
             var again = JobPlanner.Plan([input], 5, "text", EngineSignature.Of(embedder));
             await using (var second = await PostgresJobStore.ClaimAsync(Connection, jobId, again, output))
             {
+                Assert.False(File.Exists(stale));
                 Assert.Equal(8, second.Job.Shards.Count(s => s.Done));
                 var refused = await Assert.ThrowsAsync<RepShiftException>(() => PostgresJobStore.ClaimAsync(Connection, jobId, JobPlanner.Plan([input], 5, "text", EngineSignature.Of(embedder)), output));
                 Assert.Contains("is being run by another coordinator", refused.Message, StringComparison.Ordinal);

@@ -95,6 +95,9 @@ public sealed class PostgresJobStore : IShardLedger, IAsyncDisposable
         }
         await transaction.CommitAsync(cancellation);
         Directory.CreateDirectory(folder);
+        // Temporary files of shards a killed run was writing, as a local job clears them: this coordinator now holds the
+        // job's lease, and a node still finishing a dead coordinator's shard loses only a write that is leased again.
+        foreach (string stale in Directory.GetFiles(folder, ".shard-*.tmp")) File.Delete(stale);
         return new PostgresJobStore(connectionString, jobId, owner, lease, planned);
     }
 
