@@ -22,6 +22,23 @@ public class ClusterJobTests
         }
     }
 
+    /// <summary>Deploys <paramref name="silos"/> nodes, each on the tiny model written into <paramref name="dir"/>.</summary>
+    internal static async Task<TestCluster> StartCluster(TempDirectory dir, int silos)
+    {
+        var builder = new TestClusterBuilder((short)silos);
+        builder.Properties[ModelKey] = dir.File("tiny");
+        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    internal static async Task StopCluster(TestCluster cluster)
+    {
+        await cluster.StopAllSilosAsync();
+        await cluster.DisposeAsync();
+    }
+
     [Fact]
     public async Task Three_nodes_one_killed_mid_job_every_id_once_vectors_equal_one_node()
     {
@@ -31,11 +48,7 @@ public class ClusterJobTests
         string input = dir.Write("in.txt", string.Join('\n', texts));
         string output = dir.File("out");
 
-        var builder = new TestClusterBuilder(3);
-        builder.Properties[ModelKey] = dir.File("tiny");
-        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
+        var cluster = await StartCluster(dir, 3);
         try
         {
             var job = LocalJob.Resume(output, JobPlanner.Plan([input], 5, "text", EngineSignature.Of(embedder)));
@@ -68,8 +81,7 @@ public class ClusterJobTests
         }
         finally
         {
-            await cluster.StopAllSilosAsync();
-            await cluster.DisposeAsync();
+            await StopCluster(cluster);
         }
     }
 
@@ -82,23 +94,18 @@ public class ClusterJobTests
         using var embedder = BulkEmbedTests.TinyEmbedder(dir);
         var texts = BulkEmbedTests.Texts(200, seed: 5);
         string input = dir.Write("in.txt", string.Join('\n', texts));
-        var builder = new TestClusterBuilder(1);
-        builder.Properties[ModelKey] = dir.File("tiny");
-        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
+        var cluster = await StartCluster(dir, 1);
         try
         {
             var job = LocalJob.Resume(dir.File("out"), JobPlanner.Plan([input], 10, "text", EngineSignature.Of(embedder)));
             var summary = await ClusterJob.RunAsync(cluster.GrainFactory, job, dir.File("out"), inFlight: 8, leaseTimeout: TimeSpan.FromSeconds(60));
             Assert.Equal(20, summary.ShardsEmbedded);
             var node = Assert.IsType<InProcessSiloHandle>(cluster.Primary).SiloHost!.Services.GetRequiredService<NodeEngine>();
-            Assert.Equal(1, node.MostShardsAtOnce);
+            Assert.Equal(1, node.MostAtOnce);
         }
         finally
         {
-            await cluster.StopAllSilosAsync();
-            await cluster.DisposeAsync();
+            await StopCluster(cluster);
         }
     }
 
@@ -108,11 +115,7 @@ public class ClusterJobTests
         using var dir = new TempDirectory();
         using var embedder = BulkEmbedTests.TinyEmbedder(dir);
         string input = dir.Write("in.txt", string.Join('\n', BulkEmbedTests.Texts(10)));
-        var builder = new TestClusterBuilder(1);
-        builder.Properties[ModelKey] = dir.File("tiny");
-        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
+        var cluster = await StartCluster(dir, 1);
         try
         {
             // The job asks for a compressed plan; the node runs dense.
@@ -124,8 +127,7 @@ public class ClusterJobTests
         }
         finally
         {
-            await cluster.StopAllSilosAsync();
-            await cluster.DisposeAsync();
+            await StopCluster(cluster);
         }
     }
 }

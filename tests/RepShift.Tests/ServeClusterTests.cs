@@ -14,16 +14,6 @@ namespace RepShift.Tests;
 /// <summary><c>serve --cluster</c> in process: the HTTP front end forwards to worker grains on TestingHost silos.</summary>
 public class ServeClusterTests
 {
-    private static async Task<TestCluster> StartCluster(TempDirectory dir, int silos)
-    {
-        var builder = new TestClusterBuilder((short)silos);
-        builder.Properties["RepShiftTestModel"] = dir.File("tiny");
-        builder.AddSiloBuilderConfigurator<ClusterJobTests.NodeConfigurator>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
-
     /// <summary>A front end as serve --cluster builds it, over <paramref name="cluster"/>'s client.</summary>
     private static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, HttpClient Client)> StartFrontEnd(TextEmbedder embedder, TestCluster cluster, TimeSpan timeout)
     {
@@ -44,7 +34,7 @@ public class ServeClusterTests
     {
         using var dir = new TempDirectory();
         using var embedder = BulkEmbedTests.TinyEmbedder(dir);
-        var cluster = await StartCluster(dir, 2);
+        var cluster = await ClusterJobTests.StartCluster(dir, 2);
         try
         {
             var (app, client) = await StartFrontEnd(embedder, cluster, TimeSpan.FromSeconds(30));
@@ -61,8 +51,7 @@ public class ServeClusterTests
         }
         finally
         {
-            await cluster.StopAllSilosAsync();
-            await cluster.DisposeAsync();
+            await ClusterJobTests.StopCluster(cluster);
         }
     }
 
@@ -71,7 +60,7 @@ public class ServeClusterTests
     {
         using var dir = new TempDirectory();
         using var embedder = BulkEmbedTests.TinyEmbedder(dir);
-        var cluster = await StartCluster(dir, 1);
+        var cluster = await ClusterJobTests.StartCluster(dir, 1);
         try
         {
             var (app, client) = await StartFrontEnd(embedder, cluster, TimeSpan.FromSeconds(3));

@@ -5,6 +5,9 @@ namespace RepShift.Cluster.Jobs;
 /// <summary>Splits a job's inputs into shards of at most <c>shardSize</c> records, in input order.</summary>
 public static class JobPlanner
 {
+    /// <summary>The names of shard files: <c>shard-NNNNNN.parquet</c>.</summary>
+    public const string ShardFiles = "shard-*.parquet";
+
     /// <summary>Expands a path with '*' or '?' in its last part (a glob the shell did not expand) into the matching files, sorted.</summary>
     public static List<string> Expand(IEnumerable<string> paths)
     {

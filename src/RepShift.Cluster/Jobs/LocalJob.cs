@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
+using RepShift.Cluster.Outputs;
 
 namespace RepShift.Cluster.Jobs;
 
@@ -32,7 +33,7 @@ public static class LocalJob
         if (existing.Mismatch(planned) is { } why)
             throw new RepShiftException($"{folder} holds another job's output: {why}; choose another --output or delete {JobManifest.PathIn(folder)}");
         // Temporary files of shards a killed run was writing (this process is the folder's only writer).
-        foreach (string stale in Directory.GetFiles(folder, ".shard-*.tmp")) File.Delete(stale);
+        EmbeddingWriter.DeleteTemporaries(folder, JobPlanner.ShardFiles);
         // A shard marked done whose file is gone is done again.
         foreach (var s in existing.Shards.Where(s => s.Done && !File.Exists(Path.Combine(folder, s.File)))) s.Done = false;
         return existing;

@@ -29,10 +29,10 @@ public interface IEmbeddingWorkerGrain : IGrainWithIntegerKey
 }
 
 /// <summary>
-/// A stateless worker: one activation per node, shards one at a time (<see cref="NodeEngine.RunShardAsync{T}"/>: the
-/// engine already uses all the node's threads, so a second shard would only compete for them), placed on the node
-/// that receives the call, holding no state of its own —
-/// a killed node loses nothing but the shards in flight, which the coordinator hands out again.
+/// A stateless worker placed on the node that receives the call, holding no state of its own — a killed node loses
+/// nothing but the shards in flight, which the coordinator hands out again. Every lease is a new grain key, hence
+/// its own activation, so the node's engine takes one call at a time (<see cref="NodeEngine.RunAsync{T}"/>:
+/// the engine already uses all the node's threads, so a second shard would only compete for them).
 /// </summary>
 [StatelessWorker(1)]
 public sealed class EmbeddingWorkerGrain(NodeEngine node) : Grain, IEmbeddingWorkerGrain
@@ -43,7 +43,7 @@ public sealed class EmbeddingWorkerGrain(NodeEngine node) : Grain, IEmbeddingWor
         if (node.Signature.Difference(job.Engine) is { } why)
             return new ShardOutcome { Node = node.Name, Error = $"node {node.Name} refuses the job: its engine differs ({why}); start every node with the job's model and plan" };
         var shard = job.Shards[work.Shard];
-        var totals = await node.RunShardAsync(() => ShardEmbedder.Run(node.Embedder, job, shard, work.Folder));
+        var totals = await node.RunAsync(() => ShardEmbedder.Run(node.Embedder, job, shard, work.Folder));
         return new ShardOutcome { Node = node.Name, Texts = totals.Texts, Tokens = totals.Tokens };
     }
 }

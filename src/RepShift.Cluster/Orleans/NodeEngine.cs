@@ -3,44 +3,44 @@ namespace RepShift.Cluster.Orleans;
 /// <summary>The one engine of a node (a silo), shared by its worker grains, with its signature computed once.</summary>
 public sealed class NodeEngine(TextEmbedder embedder, string name) : IDisposable
 {
-    // One shard at a time: the engine already uses every thread it was given and takes concurrent calls, so two
-    // shards at once would run on twice the node's threads. Orleans did start two at once on one node (the
-    // coordinator keeps two in flight per node; a stack dump showed both in the GEMM), so the gate is here, not in
-    // the grain; the second shard waits at it, which keeps the node busy between shards.
-    private readonly SemaphoreSlim _shardGate = new(1, 1);
-    private int _shardsRunning;
-    private int _mostShardsAtOnce;
+    // One call at a time: the engine already uses every thread it was given and takes concurrent calls, so two at
+    // once would run on twice the node's threads. Every lease and every part a front end sends is a new grain key,
+    // hence its own activation, and Orleans ran them at once (a stack dump showed two shards in the GEMM of a
+    // --threads 1 node), so the gate is here, shared by both grains; waiting calls keep the node busy between calls.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _running;
+    private int _mostAtOnce;
 
     public TextEmbedder Embedder { get; } = embedder;
     public EngineSignature Signature { get; } = EngineSignature.Of(embedder);
     /// <summary>How this node names itself in outcomes and errors (host:port).</summary>
     public string Name { get; } = name;
 
-    /// <summary>The most shards this node has embedded at once (1 once it has worked: the gate's promise, checked by tests).</summary>
-    public int MostShardsAtOnce => Volatile.Read(ref _mostShardsAtOnce);
+    /// <summary>The most engine calls this node has run at once (1 once it has worked: the gate's promise, checked by tests).</summary>
+    public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
 
-    /// <summary>Runs <paramref name="embed"/> for one shard when no other shard is running here, off the caller's scheduler.</summary>
-    public async Task<T> RunShardAsync<T>(Func<T> embed)
+    /// <summary>Runs <paramref name="embed"/> on the engine when no other call is running here, off the caller's scheduler.</summary>
+    public async Task<T> RunAsync<T>(Func<T> embed)
     {
-        await _shardGate.WaitAsync().ConfigureAwait(false);
+        await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            int running = Interlocked.Increment(ref _shardsRunning);
-            int most;
-            while (running > (most = Volatile.Read(ref _mostShardsAtOnce)) && Interlocked.CompareExchange(ref _mostShardsAtOnce, running, most) != most) { }
-            // A thread-pool thread, not the grain's scheduler: the engine runs its own workers for minutes at a time.
+            int running = Interlocked.Increment(ref _running);
+            // Counted with atomics, not trusting the gate it checks.
+            for (int most; running > (most = Volatile.Read(ref _mostAtOnce)) && Interlocked.CompareExchange(ref _mostAtOnce, running, most) != most;) { }
+            // A thread-pool thread, not the grain's scheduler: the engine blocks on its own workers, for minutes with a shard.
             return await Task.Run(embed).ConfigureAwait(false);
         }
         finally
         {
-            Interlocked.Decrement(ref _shardsRunning);
-            _shardGate.Release();
+            Interlocked.Decrement(ref _running);
+            _gate.Release();
         }
     }
 
     public void Dispose()
     {
-        _shardGate.Dispose();
+        _gate.Dispose();
         Embedder.Dispose();
     }
 }

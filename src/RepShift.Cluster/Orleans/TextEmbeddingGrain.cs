@@ -33,23 +33,19 @@ public interface ITextEmbeddingGrain : IGrainWithIntegerKey
 }
 
 /// <summary>
-/// A stateless worker like <see cref="EmbeddingWorkerGrain"/>, one activation per node: a batch already uses every
-/// thread of the node's engine. A node whose engine differs from the front end's refuses (no mixed vectors).
+/// A stateless worker like <see cref="EmbeddingWorkerGrain"/>, placed on the node that receives the call; parts sent
+/// to one node take its engine in turn (<see cref="NodeEngine.RunAsync{T}"/>), each with all its threads. A node whose engine differs from the front end's refuses (no mixed vectors).
 /// </summary>
 [StatelessWorker(1)]
 public sealed class TextEmbeddingGrain(NodeEngine node) : Grain, ITextEmbeddingGrain
 {
-    public Task<TextsOutcome> Embed(TextsWork work)
+    public async Task<TextsOutcome> Embed(TextsWork work)
     {
         var engine = System.Text.Json.JsonSerializer.Deserialize<EngineSignature>(work.Engine) ?? throw new RepShiftException("empty engine signature");
         if (node.Signature.Difference(engine) is { } why)
-            return Task.FromResult(new TextsOutcome { Node = node.Name, Error = $"node {node.Name} refuses the front end's texts: its engine differs ({why}); start every node with the server's model and plan" });
+            return new TextsOutcome { Node = node.Name, Error = $"node {node.Name} refuses the front end's texts: its engine differs ({why}); start every node with the server's model and plan" };
         var plan = work.Plan is { } json ? CompressionPlan.FromJson(json, "the front end's plan") : null;
-        // Off the grain's scheduler, as shards are: the engine blocks on its own worker threads.
-        return Task.Run(() =>
-        {
-            var result = node.Embedder.Embed(work.Texts, plan: plan, prompt: work.Prompt);
-            return new TextsOutcome { Node = node.Name, Vectors = result.Vectors, Tokens = result.Tokens, TokenLayers = result.TokenLayers, Truncated = result.Truncated };
-        });
+        var result = await node.RunAsync(() => node.Embedder.Embed(work.Texts, plan: plan, prompt: work.Prompt));
+        return new TextsOutcome { Node = node.Name, Vectors = result.Vectors, Tokens = result.Tokens, TokenLayers = result.TokenLayers, Truncated = result.Truncated };
     }
 }

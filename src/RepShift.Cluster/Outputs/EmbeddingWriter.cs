@@ -29,6 +29,15 @@ public abstract class EmbeddingWriter : IDisposable
         return new JsonLinesEmbeddingWriter(path, includeIds, plain ? null : format);
     }
 
+    /// <summary>
+    /// Deletes the temporary files killed writers left in <paramref name="folder"/> for outputs whose names match
+    /// <paramref name="pattern"/> (e.g. <c>shard-*.parquet</c>); only safe while nothing else writes such outputs there.
+    /// </summary>
+    public static void DeleteTemporaries(string folder, string pattern)
+    {
+        foreach (string stale in Directory.GetFiles(folder, $".{pattern}.*.tmp")) File.Delete(stale);
+    }
+
     /// <summary>A temporary name beside <paramref name="path"/> (same folder, so the rename is atomic), unique to this process.</summary>
     internal static string TemporaryName(string path) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,

@@ -1,6 +1,7 @@
 using Npgsql;
 using RepShift.Cluster.Jobs;
 using RepShift.Cluster.Orleans;
+using RepShift.Cluster.Outputs;
 
 namespace RepShift.Cluster.Postgres;
 
@@ -97,7 +98,7 @@ public sealed class PostgresJobStore : IShardLedger, IAsyncDisposable
         Directory.CreateDirectory(folder);
         // Temporary files of shards a killed run was writing, as a local job clears them: this coordinator now holds the
         // job's lease, and a node still finishing a dead coordinator's shard loses only a write that is leased again.
-        foreach (string stale in Directory.GetFiles(folder, ".shard-*.tmp")) File.Delete(stale);
+        EmbeddingWriter.DeleteTemporaries(folder, JobPlanner.ShardFiles);
         return new PostgresJobStore(connectionString, jobId, owner, lease, planned);
     }
 
