@@ -3,7 +3,7 @@
 # run in turn as an in-process job with one thread, on one `repshift node` with one thread, and on two such nodes
 # (localhost clustering), the order rotating each round so load drifts hit every configuration alike. Nodes are
 # started fresh for each run and are up (model loaded and verified) before the job's clock starts; each job's own
-# summary gives texts/s. Prints one line per run and the ratios of the medians.
+# summary gives docs/s. Prints one line per run and the ratios of the medians.
 # Usage: tools/cluster-scale/scale.sh [input] [rounds] [shard-size]   (default: ../shared/data/bbc-news, 2, 50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ start_node() { # $1 silo port, $2 gateway port, $3 log
   done
 }
 
-run() { # $1 configuration, $2 round; prints "config texts_per_s"
+run() { # $1 configuration, $2 round; prints "config docs/s texts seconds"
   local out=$work/$1-$2 summary
   case $1 in
     in-process) summary=$("${cli[@]}" job embed --input "$input" --output "$out" --shard-size "$shard" --threads 1 2> /dev/null) ;;
