@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace RepShift.Embeddings;
 
@@ -67,13 +66,8 @@ public sealed record Int8Ranges
     }
 
     /// <summary>Throws unless these ranges were calibrated for <paramref name="model"/> at <paramref name="dimensions"/> dimensions.</summary>
-    public void CheckFor(string model, int dimensions, string source = "the int8 ranges")
-    {
-        if (!string.Equals(model, Model, StringComparison.OrdinalIgnoreCase))
-            throw new OptionException("Int8Ranges", $"{source} were calibrated for {Model}, not {model}: calibrate them for this model (repshift calibrate-encoding)");
-        if (dimensions != Dimension)
-            throw new OptionException("Int8Ranges", $"{source} were calibrated at {Dimension} dimensions, not {dimensions}: calibrate them with --dimensions {dimensions}");
-    }
+    public void CheckFor(string model, int dimensions, string source = "the int8 ranges") =>
+        Calibrated.CheckFor(Model, Dimension, model, dimensions, "Int8Ranges", source, plural: true, "calibrate-encoding");
 
     /// <summary>The levels of <paramref name="vector"/>: one signed byte per dimension.</summary>
     public sbyte[] Quantize(ReadOnlySpan<float> vector)
@@ -101,28 +95,13 @@ public sealed record Int8Ranges
 
     public void Save(string path) => File.WriteAllText(path, ToJson() + Environment.NewLine);
 
-    public string ToJson() => JsonSerializer.Serialize(new FileShape(Format, Model, Dimension, Texts, Min, Max), FileJson);
+    public string ToJson() => JsonSerializer.Serialize(new FileShape(Format, Model, Dimension, Texts, Min, Max), Calibrated.FileJson);
 
-    public static Int8Ranges Load(string path)
-    {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RepShiftException($"{path}: cannot read the int8 ranges ({e.Message})", e);
-        }
-        return FromJson(text, path);
-    }
+    public static Int8Ranges Load(string path) => FromJson(Calibrated.ReadFile(path, "int8 ranges"), path);
 
     public static Int8Ranges FromJson(string json, string source)
     {
-        FileShape? file;
-        try { file = JsonSerializer.Deserialize<FileShape>(json, FileJson); }
-        catch (JsonException e)
-        {
-            throw new RepShiftException($"{source}: not an int8 ranges file ({e.Message})", e);
-        }
-        if (file is null || file.Format != FormatName) throw new RepShiftException($"{source}: not an int8 ranges file (\"format\" must be \"{FormatName}\")");
+        var file = Calibrated.Parse<FileShape>(json, source, "an int8 ranges", FormatName, f => f.Format);
         if (string.IsNullOrEmpty(file.Model)) throw new RepShiftException($"{source}: \"model\" is missing");
         if (file.Min is null || file.Max is null) throw new RepShiftException($"{source}: \"min\" and \"max\" are required");
         if (file.Min.Length != file.Dimension || file.Max.Length != file.Dimension)
@@ -135,11 +114,4 @@ public sealed record Int8Ranges
     }
 
     private sealed record FileShape(string? Format, string? Model, int Dimension, int Texts, float[]? Min, float[]? Max);
-
-    private static readonly JsonSerializerOptions FileJson = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.Strict,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
 }
