@@ -45,4 +45,32 @@ public class EncodedRetrievalTests
         Assert.Equal(EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Float), "m").Scores, all.Scores);
         Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Int8, 10), "m"));
     }
+
+    [Fact]
+    public void ProjectedBinaryUsesTheProjectionsBitsAndReScoresInItsSpace()
+    {
+        var random = new Random(13);
+        var documents = Vectors(random, 50, 16);
+        var queries = documents.Select(d => Matryoshka.Truncate(d.Select(x => x + (float)(random.NextDouble() - 0.5)).ToArray(), 16)).ToArray();
+        // Through the identity projection every row is the plain one.
+        var identity = BinaryProjection.Identity("m", 16);
+        foreach (var (k, floats) in new[] { (0, false), (10, false), (10, true) })
+            Assert.Equal(EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, k, floats), "m").Scores,
+                EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, k, floats, Projected: true), "m", identity).Scores);
+
+        // Through a calibrated one: the Hamming ranks of its codes (plain reference), and re-scoring everything against
+        // float documents is still the float ranking.
+        var projection = IterativeQuantization.Calibrate("m", documents, iterations: 10).Projection;
+        var codes = documents.Select(d => projection.Pack(d)).ToList();
+        var ranks = queries.Select((q, i) =>
+        {
+            var code = projection.Pack(q);
+            return 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(code, codes[j])).ThenBy(j => j).ToList().IndexOf(i);
+        }).ToArray();
+        Assert.Equal(RetrievalMetrics.FromRanks(ranks),
+            EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, Projected: true), "m", projection).Scores);
+        Assert.Equal(EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Float), "m").Scores,
+            EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, documents.Length, RescoreWithFloats: true, Projected: true), "m", projection).Scores);
+        Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Int8, Projected: true), "m"));
+    }
 }

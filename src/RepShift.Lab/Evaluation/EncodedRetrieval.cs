@@ -4,16 +4,19 @@ using RepShift.Embeddings;
 namespace RepShift.Evaluation;
 
 /// <summary>
-/// One way to store and search the vectors: dimensions kept, encoding, and for binary how many Hamming hits are
-/// re-scored (0: none), against their sign bits or, with <paramref name="RescoreWithFloats"/>, against the documents'
-/// float vectors kept beside the bits (as vector databases keep originals on disk: 4 bytes per dimension more).
+/// One way to store and search the vectors: dimensions kept, encoding, for binary whether the bits are plain signs
+/// or taken through a <see cref="BinaryProjection"/> calibrated on the documents (<paramref name="Projected"/>), and
+/// how many Hamming hits are re-scored (0: none), against their bits or, with <paramref name="RescoreWithFloats"/>,
+/// against the documents' float vectors kept beside the bits (as vector databases keep originals on disk: 4 bytes
+/// per dimension more).
 /// </summary>
-public sealed record VectorSetting(int Dimensions, EmbeddingEncoding Encoding, int Rescore = 0, bool RescoreWithFloats = false)
+public sealed record VectorSetting(int Dimensions, EmbeddingEncoding Encoding, int Rescore = 0, bool RescoreWithFloats = false, bool Projected = false)
 {
     /// <summary>Bytes searched per vector (float originals used only for re-scoring are not counted).</summary>
     public int BytesPerVector => Encoding.BytesPerVector(Dimensions);
 
-    public string Name => Encoding.Name() + (Rescore > 0 ? $" + rescore {Rescore}{(RescoreWithFloats ? " (float docs)" : " (bits)")}" : "");
+    public string Name => Encoding.Name() + (Projected ? " itq" : "")
+        + (Rescore > 0 ? $" + rescore {Rescore}{(RescoreWithFloats ? " (float docs)" : " (bits)")}" : "");
 
     public override string ToString() => $"{Dimensions} {Name}";
 }
@@ -27,23 +30,30 @@ public sealed record EncodedRetrievalRow(VectorSetting Setting, RetrievalScores 
 /// <list type="bullet">
 /// <item>float: ranked by dot product (the cosine);</item>
 /// <item>int8: queries and documents quantized with ranges calibrated on the documents, ranked by the dot product of the dequantized vectors;</item>
-/// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances in corpus order); with a
-/// rescore K, the K nearest are re-ranked by the float query's dot product with their sign vectors (only the
-/// bits are stored) or, with <see cref="VectorSetting.RescoreWithFloats"/>, by the float dot product with the
-/// documents' float vectors.</item>
+/// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances in corpus order), plain or, with
+/// <see cref="VectorSetting.Projected"/>, through a projection calibrated on the documents by
+/// <see cref="IterativeQuantization"/>; with a rescore K, the K nearest are re-ranked by the float query's dot product
+/// with their ±1 bit vectors (only the bits are stored; a projected query is projected first) or, with
+/// <see cref="VectorSetting.RescoreWithFloats"/>, by the float dot product with the documents' float vectors.</item>
 /// </list>
 /// Exact copies of the own document (bit-identical float vectors: BBC holds duplicated bodies) count as the
 /// own document, as in <see cref="RetrievalMetrics"/>.
 /// </summary>
 public static class EncodedRetrieval
 {
-    public static EncodedRetrievalRow Score(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> documents, VectorSetting setting, string model)
+    /// <summary>
+    /// Scores one setting. A <see cref="VectorSetting.Projected"/> setting uses <c>projection</c> (from
+    /// <see cref="CalibrateProjection"/>, to calibrate once for several settings), or calibrates one here when it is null.
+    /// </summary>
+    public static EncodedRetrievalRow Score(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> documents, VectorSetting setting, string model,
+        BinaryProjection? projection = null)
     {
         if (queries.Count != documents.Count) throw new ArgumentException($"{queries.Count} queries but {documents.Count} documents: each query needs its own document");
         if (documents.Count == 0) throw new ArgumentException("no documents");
         Matryoshka.CheckDimensions(setting.Dimensions, documents[0].Length, model);
         if (setting.Rescore < 0 || (setting.Rescore > 0 && setting.Encoding != EmbeddingEncoding.Binary) || (setting.RescoreWithFloats && setting.Rescore == 0))
             throw new ArgumentException($"re-scoring applies to the binary encoding only, with K ≥ 1 (got {setting})");
+        if (setting.Projected && setting.Encoding != EmbeddingEncoding.Binary) throw new ArgumentException($"a projection applies to the binary encoding only (got {setting})");
         var groups = CopyGroups(documents);
         var q = Matryoshka.Truncate(queries, setting.Dimensions);
         var d = Matryoshka.Truncate(documents, setting.Dimensions);
@@ -51,10 +61,15 @@ public static class EncodedRetrieval
         {
             EmbeddingEncoding.Float => DotRanks(q, d, groups),
             EmbeddingEncoding.Int8 => Int8Ranks(q, d, groups, model),
-            _ => BinaryRanks(q, d, groups, setting.Rescore, setting.RescoreWithFloats),
+            _ => BinaryRanks(q, d, groups, setting.Rescore, setting.RescoreWithFloats,
+                setting.Projected ? projection ?? CalibrateProjection(documents, setting.Dimensions, model) : null),
         };
         return new EncodedRetrievalRow(setting, RetrievalMetrics.FromRanks(ranks));
     }
+
+    /// <summary>The binary projection of <paramref name="documents"/> truncated to <paramref name="dimensions"/>, calibrated on them.</summary>
+    public static BinaryProjection CalibrateProjection(IReadOnlyList<float[]> documents, int dimensions, string model, IProgress<int>? progress = null) =>
+        IterativeQuantization.Calibrate(model, Matryoshka.Truncate(documents, dimensions), progress: progress).Projection;
 
     /// <summary>For each document, the index of the first document with the same float vector.</summary>
     private static int[] CopyGroups(IReadOnlyList<float[]> documents)
@@ -93,16 +108,19 @@ public static class EncodedRetrieval
     }
 
     /// <summary>The 1-based position of the first copy of the own document in the search's result list; past its end, a miss.</summary>
-    private static int[] BinaryRanks(float[][] queries, float[][] documents, int[] groups, int rescore, bool withFloats)
+    private static int[] BinaryRanks(float[][] queries, float[][] documents, int[] groups, int rescore, bool withFloats, BinaryProjection? projection)
     {
-        var codes = documents.Select(v => BinaryCodes.Pack(v)).ToArray();
+        // What the bits are the signs of: the vector itself, or its projection (which the bits re-score against too).
+        Func<float[], float[]> coded = projection is null ? v => v : v => projection.Apply(v);
+        var codes = documents.Select(v => BinaryCodes.Pack(coded(v))).ToArray();
         var ranks = new int[queries.Length];
         Parallel.For(0, queries.Length, i =>
         {
-            var query = BinaryCodes.Pack(queries[i]);
+            var projected = coded(queries[i]);
+            var query = BinaryCodes.Pack(projected);
             int[] hits = rescore == 0 ? BinaryCodes.Search(query, codes, codes.Length)
                 : withFloats ? RescoreWithFloats(queries[i], documents, BinaryCodes.Search(query, codes, rescore))
-                : BinaryCodes.Rescore(queries[i], codes, BinaryCodes.Search(query, codes, rescore));
+                : BinaryCodes.Rescore(projected, codes, BinaryCodes.Search(query, codes, rescore));
             int at = Array.FindIndex(hits, j => groups[j] == groups[i]);
             ranks[i] = at < 0 ? int.MaxValue : at + 1;
         });
