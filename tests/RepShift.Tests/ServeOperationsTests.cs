@@ -92,6 +92,18 @@ public class ServeOperationsTests
     }
 
     [Fact]
+    public void TwoEncodingFilesForOneModelAndDimensionCountAreRefusedAtStart()
+    {
+        var p = Embeddings.BinaryProjection.Identity("all-MiniLM-L6-v2", 8);
+        var q = Embeddings.BinaryProjection.Identity("ALL-MiniLM-L6-v2", 8);
+        var e = Assert.Throws<RepShiftException>(() => new ServeOptions { BinaryProjections = [p, q] }.Validate());
+        Assert.Contains("--binary-projection: 2 files for all-MiniLM-L6-v2 at 8 dimensions", e.Message);
+        new ServeOptions { BinaryProjections = [p, Embeddings.BinaryProjection.Identity("all-MiniLM-L6-v2", 16)] }.Validate();
+        var r = Embeddings.Int8Ranges.Calibrate("m", [[1f, 2f]]);
+        Assert.Contains("--int8-ranges: 2 files for m at 2 dimensions", Assert.Throws<RepShiftException>(() => new ServeOptions { Int8Ranges = [r, r] }.Validate()).Message);
+    }
+
+    [Fact]
     public async Task MetricsParseAsPrometheusTextAndCountTheRequestsSent()
     {
         var (app, client) = await StartAsync();

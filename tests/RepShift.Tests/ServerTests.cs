@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RepShift.Cli.Serve;
 using RepShift.Compression;
 using RepShift.Embeddings;
+using RepShift.Evaluation;
 
 namespace RepShift.Tests;
 
@@ -99,7 +100,8 @@ public class ServerTests
         string[] texts = ["The cat sat on the mat.", "A dog barked at the mailman.", "ok"];
         var full = Embedder.Value.Embed(texts).Vectors;
         var ranges128 = Int8Ranges.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 128));
-        var (app, client) = await StartAsync(new ServeOptions { Int8Ranges = [ranges128] });
+        var projection64 = IterativeQuantization.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 64), iterations: 5).Projection;
+        var (app, client) = await StartAsync(new ServeOptions { Int8Ranges = [ranges128], BinaryProjections = [projection64] });
         await using var _ = app;
 
         // dimensions=128: 128 floats, the leading ones of the full vector, L2-normalised again.
@@ -115,6 +117,7 @@ public class ServerTests
         var base64 = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128, encoding_format = "base64" })));
         var int8 = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128, encoding_format = "int8" })));
         var binary = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, encoding_format = "binary" })));
+        var projected = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 64, encoding_format = "binary" })));
         for (int i = 0; i < texts.Length; i++)
         {
             byte[] bytes = Convert.FromBase64String(base64.GetProperty("data")[i].GetProperty("embedding").GetString()!);
@@ -122,7 +125,8 @@ public class ServerTests
             Assert.Equal(ranges128.Quantize(shortened[i]), int8.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (sbyte)x.GetInt32()).ToArray());
             var bits = binary.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray();
             Assert.Equal(48, bits.Length);
-            Assert.Equal(BinaryCodes.Pack(full[i]), bits);
+            Assert.Equal(BinaryCodes.Pack(full[i]), bits); // no projection at 384 dimensions: plain sign bits
+            Assert.Equal(projection64.Pack(Matryoshka.Truncate(full[i], 64)), projected.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
         }
 
         // The server holds int8 ranges for 128 dimensions only.

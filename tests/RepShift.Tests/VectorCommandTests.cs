@@ -74,6 +74,23 @@ public class VectorCommandTests
         var bits = Lines(dir.File("bits.jsonl"));
         for (int i = 0; i < Texts.Length; i++)
             Assert.Equal(BinaryCodes.Pack(full[i]), bits[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+
+        // A binary projection written beside the model's settings is taken by default; only binary takes one.
+        (code, _, errors) = Run(["calibrate-encoding", "--encoding", "binary", "--data", corpus, .. common, "--dimensions", "4"]);
+        Assert.True(code == 0, errors);
+        var projection = BinaryProjection.Load(Path.Combine(model, VectorOptions.ProjectionFileName(4)));
+        Assert.Equal((4, Texts.Length), (projection.Dimension, projection.Texts));
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--dimensions", "4", "--encoding", "binary", "-o", dir.File("itq.jsonl")]);
+        Assert.True(code == 0, errors);
+        var itq = Lines(dir.File("itq.jsonl"));
+        for (int i = 0; i < Texts.Length; i++)
+            Assert.Equal(projection.Pack(Matryoshka.Truncate(full[i], 4)), itq[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--binary-projection", Path.Combine(model, VectorOptions.ProjectionFileName(4))]);
+        Assert.Equal(2, code);
+        Assert.Contains("--binary-projection is only used with --encoding binary", errors, StringComparison.Ordinal);
+        (code, _, errors) = Run(["embed", .. Texts, .. common, "--encoding", "binary", "--binary-projection", Path.Combine(model, VectorOptions.ProjectionFileName(4))]);
+        Assert.Equal(2, code);
+        Assert.Contains("was calibrated at 4 dimensions, not 8", errors, StringComparison.Ordinal);
     }
 
     [Theory]

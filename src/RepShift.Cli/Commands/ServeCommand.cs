@@ -68,6 +68,12 @@ internal static class ServeCommand
             Description = "int8 ranges files (from 'repshift calibrate-encoding'; repeat for several dimension counts) that encoding_format int8 uses",
             AllowMultipleArgumentsPerToken = false,
         };
+        var binaryProjections = new Option<string[]>("--binary-projection")
+        {
+            Description = "Binary projections (from 'repshift calibrate-encoding --encoding binary'; repeat for several models or dimension counts): "
+                + "encoding_format binary for the model and dimensions one was calibrated for gives its bits, any other plain sign bits",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var cluster = ClusterOption.Create("Forward every request's texts to the embedding nodes of a cluster (`repshift node`) instead of a local engine");
         var gateways = new Option<string>("--gateways") { Description = "With --cluster localhost: the nodes' gateway ports, comma-separated", DefaultValueFactory = _ => "30000" };
         gateways.Validators.Add(v =>
@@ -84,7 +90,7 @@ internal static class ServeCommand
             "model" (one of the served models; may be left out when only one is served), "dimensions" (1 to the model's: the
             leading ones, renormalised), "encoding_format" (float; base64: little-endian float32; int8: levels -128..127,
             needs --int8-ranges for the model and dimensions; binary: sign bits packed most significant bit first, as
-            bytes 0..255), "repshift_preset" (none, balanced, fast; default: the server's --preset).
+            bytes 0..255, through the --binary-projection for the model and dimensions if there is one), "repshift_preset" (none, balanced, fast; default: the server's --preset).
             GET /v1/models lists the served models.
             Operations: GET /health/live (200 while the process runs), GET /health/ready (200 once every model is loaded
             and has embedded a probe text; 503 while loading and from the start of shutdown), GET /metrics (Prometheus:
@@ -111,6 +117,7 @@ internal static class ServeCommand
         command.Options.Add(apiKey);
         command.Options.Add(metricsAuth);
         command.Options.Add(int8Ranges);
+        command.Options.Add(binaryProjections);
         command.Options.Add(cluster);
         command.Options.Add(gateways);
         command.Options.Add(clusterTimeout);
@@ -128,7 +135,15 @@ internal static class ServeCommand
             string[] names = r.GetValue(models) is { Length: > 0 } given ? given : [Loading.ModelLoader.DefaultModelName];
             string? key = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable(ApiKey.EnvironmentVariable) is { Length: > 0 } env ? env : null);
             var ranges = (r.GetValue(int8Ranges) ?? []).Select(Embeddings.Int8Ranges.Load).ToList();
-            var options = server.Get(r, common) with { ShutdownTimeout = TimeSpan.FromSeconds(drain), ApiKey = key, MetricsAuth = r.GetValue(metricsAuth), Int8Ranges = ranges };
+            var projections = (r.GetValue(binaryProjections) ?? []).Select(Embeddings.BinaryProjection.Load).ToList();
+            var options = server.Get(r, common) with
+            {
+                ShutdownTimeout = TimeSpan.FromSeconds(drain),
+                ApiKey = key,
+                MetricsAuth = r.GetValue(metricsAuth),
+                Int8Ranges = ranges,
+                BinaryProjections = projections,
+            };
             options.Validate();
             // Every flag is checked before the port is taken; the models load once it is.
             _ = common.EmbedderOptions(r);

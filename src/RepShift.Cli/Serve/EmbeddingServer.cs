@@ -291,7 +291,8 @@ internal sealed class EmbeddingServer
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    /// <summary>The request's dimensions and encoding for this model; int8 takes the server's ranges for this model and dimension count.</summary>
+    /// <summary>The request's dimensions and encoding for this model; int8 takes the server's ranges for this model and dimension count,
+    /// binary its projection for them if it has one (plain sign bits if not).</summary>
     private VectorFormat Format(EmbeddingRequest request, ServedModel model)
     {
         int dims = request.Dimensions ?? model.Dimension;
@@ -304,7 +305,9 @@ internal sealed class EmbeddingServer
                     ? $"'encoding_format' int8 needs ranges calibrated for {model.Name}, and this server has none (start it with --int8-ranges FILE from 'repshift calibrate-encoding')"
                     : $"'encoding_format' int8 has ranges for {model.Name} at {string.Join(", ", mine.Select(x => x.Dimension))} dimensions, not {dims}: ask for those 'dimensions'", "encoding_format");
         }
-        return new VectorFormat(model.Name, model.Dimension, dims, request.Encoding, ranges);
+        var projection = request.Encoding != EmbeddingEncoding.Binary ? null
+            : _options.BinaryProjections.FirstOrDefault(x => x.Model.Equals(model.Name, StringComparison.OrdinalIgnoreCase) && x.Dimension == dims);
+        return new VectorFormat(model.Name, model.Dimension, dims, request.Encoding, ranges, projection);
     }
 
     private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, VectorFormat format, BatchedEmbeddings result)

@@ -38,6 +38,9 @@ internal sealed record ServeOptions
     /// <summary>int8 ranges the server may use (--int8-ranges): a request for int8 needs one calibrated for its model and dimensions.</summary>
     public IReadOnlyList<Embeddings.Int8Ranges> Int8Ranges { get; init; } = [];
 
+    /// <summary>Binary projections (--binary-projection): encoding_format binary for a model and dimension count one was calibrated for takes its bits; any other, plain sign bits.</summary>
+    public IReadOnlyList<Embeddings.BinaryProjection> BinaryProjections { get; init; } = [];
+
     public void Validate()
     {
         if (ApiKey is not null) _ = new ApiKey(ApiKey);
@@ -50,5 +53,9 @@ internal sealed record ServeOptions
         if (MaxInputs < 1) throw new RepShiftException($"--max-inputs {MaxInputs} is out of range: use 1 or more");
         if (MaxCharacters < 1) throw new RepShiftException($"--max-chars {MaxCharacters} is out of range: use 1 or more");
         if (MaxBodyBytes < 1) throw new RepShiftException($"body limit {MaxBodyBytes} is out of range: use 1 or more");
+        foreach (var twice in Int8Ranges.GroupBy(x => (Model: x.Model.ToLowerInvariant(), x.Dimension)).Where(g => g.Count() > 1))
+            throw new RepShiftException($"--int8-ranges: {twice.Count()} files for {twice.First().Model} at {twice.Key.Dimension} dimensions; give one");
+        foreach (var twice in BinaryProjections.GroupBy(x => (Model: x.Model.ToLowerInvariant(), x.Dimension)).Where(g => g.Count() > 1))
+            throw new RepShiftException($"--binary-projection: {twice.Count()} files for {twice.First().Model} at {twice.Key.Dimension} dimensions; give one");
     }
 }
