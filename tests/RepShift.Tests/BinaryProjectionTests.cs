@@ -145,4 +145,48 @@ public class BinaryProjectionTests
         Assert.Equal(0, wrong);
         Assert.True(wrongPlain > 0, "the turned cube should defeat plain sign bits, or the test shows nothing");
     }
+
+    [Fact]
+    public void QueryThresholdsSplitTheQueriesAtTheirMedianAndOnlyQueriesUseThem()
+    {
+        var random = new Random(25);
+        const int dim = 10, n = 201, m = 51;
+        var documents = Enumerable.Range(0, n).Select(_ => Gaussian(random, dim)).ToList();
+        // Queries sit elsewhere (shifted, as a prompt moves them): the documents' medians would leave their bits lopsided.
+        var queries = Enumerable.Range(0, m).Select(_ => Gaussian(random, dim).Select(x => 0.5f * x + 0.8f).ToArray()).ToList();
+        var projection = IterativeQuantization.Calibrate("m", documents, iterations: 10).Projection;
+        Assert.Null(projection.QueryThresholds);
+        var withQueries = IterativeQuantization.WithQueryThresholds(projection, queries);
+        Assert.Equal((m, projection.Thresholds), (withQueries.QueryTexts, withQueries.Thresholds));
+
+        // Reference: the median of each rotated query coordinate, in double (m is odd: the middle value).
+        var rotated = queries.Select(q => Enumerable.Range(0, dim).Select(d => Enumerable.Range(0, dim).Sum(k => (double)projection.Row(d)[k] * q[k])).ToArray()).ToList();
+        for (int d = 0; d < dim; d++) Assert.Equal(rotated.Select(y => y[d]).Order().ElementAt(m / 2), withQueries.QueryThresholds![d], 1e-5);
+        var queryCodes = queries.Select(q => withQueries.Pack(q, query: true)).ToList();
+        for (int d = 0; d < dim; d++) Assert.Equal((m - 1) / 2, queryCodes.Count(c => (c[d / 8] & (0x80 >> (d % 8))) != 0));
+        Assert.True(Enumerable.Range(0, dim).Any(d => queries.Count(q => (projection.Pack(q)[d / 8] & (0x80 >> (d % 8))) != 0) > 3 * m / 4),
+            "the shifted queries should be lopsided under the document thresholds, or the test shows nothing");
+
+        // Documents, and queries of a projection without query thresholds, keep the document thresholds.
+        foreach (var x in documents.Take(20))
+        {
+            Assert.Equal(projection.Pack(x), withQueries.Pack(x));
+            Assert.Equal(projection.Pack(x), projection.Pack(x, query: true));
+        }
+        // VectorFormat takes the query thresholds for queries only.
+        var vector = Gaussian(random, dim);
+        Assert.Equal(withQueries.Pack(vector, query: true), new VectorFormat("m", dim, null, EmbeddingEncoding.Binary, projection: withQueries, queries: true).ToBinary(vector));
+        Assert.Equal(withQueries.Pack(vector), new VectorFormat("m", dim, null, EmbeddingEncoding.Binary, projection: withQueries).ToBinary(vector));
+
+        // The file keeps them; a file without them (written before they existed) loads with none.
+        using var dir = new TempDirectory();
+        withQueries.Save(dir.File("q.json"));
+        var loaded = BinaryProjection.Load(dir.File("q.json"));
+        Assert.Equal(withQueries.QueryThresholds, loaded.QueryThresholds);
+        Assert.Equal(m, loaded.QueryTexts);
+        Assert.DoesNotContain("query_thresholds", projection.ToJson());
+        Assert.Null(BinaryProjection.FromJson(projection.ToJson(), "old.json").QueryThresholds);
+        string broken = withQueries.ToJson().Replace("\"query_thresholds\":[", "\"query_thresholds\":[1,");
+        Assert.Contains("query thresholds need 10 finite values (11 given)", Assert.Throws<RepShiftException>(() => BinaryProjection.FromJson(broken, "q.json")).Message);
+    }
 }

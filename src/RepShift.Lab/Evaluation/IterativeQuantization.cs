@@ -66,6 +66,28 @@ public static class IterativeQuantization
         return new Result(new BinaryProjection(model, rotation, thresholds, n), errors);
     }
 
+    /// <summary>
+    /// <paramref name="projection"/> with query thresholds: for each bit the median of its rotated coordinate over
+    /// <paramref name="queries"/> (vectors of queries, with the query prompt, truncated like the documents), so query bits
+    /// split the queries in half as document bits split the documents (see <see cref="BinaryProjection.QueryThresholds"/>).
+    /// </summary>
+    public static BinaryProjection WithQueryThresholds(BinaryProjection projection, IReadOnlyList<float[]> queries)
+    {
+        if (queries.Count == 0) throw new ArgumentException("query thresholds need at least one query");
+        var thresholds = new float[projection.Dimension];
+        var coordinate = new float[queries.Count];
+        for (int d = 0; d < thresholds.Length; d++)
+        {
+            for (int i = 0; i < queries.Count; i++)
+            {
+                if (queries[i].Length != projection.Dimension) throw new ArgumentException($"query {i} has {queries[i].Length} dimensions, the projection {projection.Dimension}");
+                coordinate[i] = System.Numerics.Tensors.TensorPrimitives.Dot(projection.Row(d), queries[i]);
+            }
+            thresholds[d] = Median(coordinate);
+        }
+        return projection.WithQueryThresholds(thresholds, queries.Count);
+    }
+
     /// <summary>An orthogonal matrix from the QR decomposition of a Gaussian one (Box–Muller from a seeded generator).</summary>
     private static Matrix<double> RandomRotation(int dim, int seed)
     {

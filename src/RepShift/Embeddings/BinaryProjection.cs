@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace RepShift.Embeddings;
 
@@ -11,6 +12,10 @@ namespace RepShift.Embeddings;
 /// finds more of the true neighbours. R preserves dot products, so re-scoring with <see cref="Apply"/>'s output is
 /// re-scoring in the model's own space, shifted by t. The projection belongs to one model at one dimension count
 /// and is refused for any other; queries and documents must use the same one.
+/// <para>It may carry a second threshold per bit for queries (<see cref="QueryThresholds"/>): a retrieval model's
+/// queries are short and often prompted, so they sit elsewhere than the documents, and a threshold that splits
+/// the documents in half leaves most queries on one side of some bits. Thresholds calibrated on queries put each
+/// query bit back at even odds; the rotation stays shared, so Hamming distances still compare like with like.</para>
 /// </summary>
 public sealed record BinaryProjection
 {
@@ -26,7 +31,9 @@ public sealed record BinaryProjection
     /// <param name="rotation">R, row d is the direction bit d reads; square and orthogonal.</param>
     /// <param name="thresholds">t, one per row of R.</param>
     /// <param name="texts">How many vectors it was calibrated on.</param>
-    public BinaryProjection(string model, float[][] rotation, float[] thresholds, int texts)
+    /// <param name="queryThresholds">Thresholds for queries, one per row of R; null: queries use <paramref name="thresholds"/>.</param>
+    /// <param name="queryTexts">How many queries <paramref name="queryThresholds"/> were calibrated on.</param>
+    public BinaryProjection(string model, float[][] rotation, float[] thresholds, int texts, float[]? queryThresholds = null, int queryTexts = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         int dim = thresholds.Length;
@@ -36,6 +43,8 @@ public sealed record BinaryProjection
             if (rotation[d] is not { } row || row.Length != dim) throw new ArgumentException($"rotation row {d} has {rotation[d]?.Length ?? 0} values, not {dim}");
             if (!float.IsFinite(thresholds[d]) || !rotation[d].All(float.IsFinite)) throw new ArgumentException($"row {d} holds a non-finite value");
         }
+        if (queryThresholds != null && (queryThresholds.Length != dim || !queryThresholds.All(float.IsFinite)))
+            throw new ArgumentException($"the query thresholds need {dim} finite values ({queryThresholds.Length} given)");
         for (int a = 0; a < dim; a++)
             for (int b = a; b < dim; b++)
             {
@@ -47,6 +56,8 @@ public sealed record BinaryProjection
         _rotation = rotation;
         Thresholds = thresholds;
         Texts = texts;
+        QueryThresholds = queryThresholds;
+        QueryTexts = queryThresholds is null ? 0 : queryTexts;
     }
 
     /// <summary>The plain sign bits as a projection: R = I, t = 0.</summary>
@@ -71,27 +82,42 @@ public sealed record BinaryProjection
     /// <summary>Row d of R.</summary>
     public ReadOnlySpan<float> Row(int d) => _rotation[d];
 
+    /// <summary>t: the thresholds of documents, and of queries when there are no <see cref="QueryThresholds"/>.</summary>
     public float[] Thresholds { get; }
+
+    /// <summary>The thresholds of queries, calibrated on queries; null when queries use <see cref="Thresholds"/>.</summary>
+    public float[]? QueryThresholds { get; }
+
+    /// <summary>How many queries <see cref="QueryThresholds"/> were calibrated on (0 without them).</summary>
+    public int QueryTexts { get; }
+
+    /// <summary>The same rotation and document thresholds with these query thresholds.</summary>
+    public BinaryProjection WithQueryThresholds(float[] queryThresholds, int queryTexts) =>
+        new(Model, _rotation, Thresholds, Texts, queryThresholds, queryTexts);
 
     /// <summary>Throws unless this projection was calibrated for <paramref name="model"/> at <paramref name="dimensions"/> dimensions.</summary>
     public void CheckFor(string model, int dimensions, string source = "the binary projection") =>
         Calibrated.CheckFor(Model, Dimension, model, dimensions, "BinaryProjection", source, plural: false, "calibrate-encoding --encoding binary");
 
-    /// <summary>R·x − t: what the bits are the signs of, and what a float query is re-scored with against them.</summary>
-    public float[] Apply(ReadOnlySpan<float> vector)
+    /// <summary>
+    /// R·x − t: what the bits are the signs of, and what a float query is re-scored with against them. A
+    /// <paramref name="query"/> is shifted by the <see cref="QueryThresholds"/> when there are some.
+    /// </summary>
+    public float[] Apply(ReadOnlySpan<float> vector, bool query = false)
     {
         if (vector.Length != Dimension) throw new ArgumentException($"a {vector.Length}-dimensional vector given to a {Dimension}-dimensional binary projection");
+        var t = query && QueryThresholds is { } q ? q : Thresholds;
         var y = new float[Dimension];
-        for (int d = 0; d < y.Length; d++) y[d] = TensorPrimitives.Dot(_rotation[d], vector) - Thresholds[d];
+        for (int d = 0; d < y.Length; d++) y[d] = TensorPrimitives.Dot(_rotation[d], vector) - t[d];
         return y;
     }
 
-    /// <summary>The packed bits of <paramref name="vector"/> (layout of <see cref="BinaryCodes"/>).</summary>
-    public byte[] Pack(ReadOnlySpan<float> vector) => BinaryCodes.Pack(Apply(vector));
+    /// <summary>The packed bits of <paramref name="vector"/> (layout of <see cref="BinaryCodes"/>), a query's with the query thresholds.</summary>
+    public byte[] Pack(ReadOnlySpan<float> vector, bool query = false) => BinaryCodes.Pack(Apply(vector, query));
 
     public void Save(string path) => File.WriteAllText(path, ToJson() + Environment.NewLine);
 
-    public string ToJson() => JsonSerializer.Serialize(new FileShape(Format, Model, Dimension, Texts, _rotation, Thresholds), Calibrated.FileJson);
+    public string ToJson() => JsonSerializer.Serialize(new FileShape(Format, Model, Dimension, Texts, _rotation, Thresholds, QueryThresholds, QueryTexts), Calibrated.FileJson);
 
     public static BinaryProjection Load(string path) => FromJson(Calibrated.ReadFile(path, "binary projection"), path);
 
@@ -102,12 +128,15 @@ public sealed record BinaryProjection
         if (file.Rotation is null || file.Thresholds is null) throw new RepShiftException($"{source}: \"rotation\" and \"thresholds\" are required");
         if (file.Thresholds.Length != file.Dimension || file.Rotation.Length != file.Dimension)
             throw new RepShiftException($"{source}: \"dimension\" is {file.Dimension} but \"rotation\" has {file.Rotation.Length} rows and \"thresholds\" {file.Thresholds.Length} values");
-        try { return new BinaryProjection(file.Model, file.Rotation, file.Thresholds, file.Texts); }
+        try { return new BinaryProjection(file.Model, file.Rotation, file.Thresholds, file.Texts, file.QueryThresholds, file.QueryTexts); }
         catch (ArgumentException e)
         {
             throw new RepShiftException($"{source}: {e.Message}", e);
         }
     }
 
-    private sealed record FileShape(string? Format, string? Model, int Dimension, int Texts, float[][]? Rotation, float[]? Thresholds);
+    /// <summary>The file; query_thresholds and query_texts are optional (files without them give queries the document thresholds).</summary>
+    private sealed record FileShape(string? Format, string? Model, int Dimension, int Texts, float[][]? Rotation, float[]? Thresholds,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] float[]? QueryThresholds = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int QueryTexts = 0);
 }

@@ -18,8 +18,9 @@ public sealed class VectorFormat
     /// <param name="encoding">Encoding of the output.</param>
     /// <param name="ranges">Required for <see cref="EmbeddingEncoding.Int8"/>, ignored otherwise.</param>
     /// <param name="projection">For <see cref="EmbeddingEncoding.Binary"/>: the calibrated projection the bits are taken through (null: plain sign bits); ignored otherwise.</param>
+    /// <param name="queries">The vectors are queries (the "query" prompt): binary bits take the projection's query thresholds when it has them.</param>
     public VectorFormat(string modelName, int modelDimension, int? dimensions = null, EmbeddingEncoding encoding = EmbeddingEncoding.Float, Int8Ranges? ranges = null,
-        BinaryProjection? projection = null)
+        BinaryProjection? projection = null, bool queries = false)
     {
         Dimensions = dimensions ?? modelDimension;
         Matryoshka.CheckDimensions(Dimensions, modelDimension, modelName);
@@ -35,6 +36,7 @@ public sealed class VectorFormat
             _projection = projection;
         }
         ModelDimension = modelDimension;
+        Queries = queries;
     }
 
     public int Dimensions { get; }
@@ -42,6 +44,9 @@ public sealed class VectorFormat
     public int ModelDimension { get; }
 
     public EmbeddingEncoding Encoding { get; }
+
+    /// <summary>Whether the vectors are queries (see the constructor).</summary>
+    public bool Queries { get; }
 
     public int BytesPerVector => Encoding.BytesPerVector(Dimensions);
 
@@ -55,7 +60,7 @@ public sealed class VectorFormat
     public BinaryProjection? Projection => _projection;
 
     /// <summary>Packed sign bits of the shortened vector (see <see cref="BinaryCodes"/>), through the projection when there is one.</summary>
-    public byte[] ToBinary(float[] vector) => _projection is { } p ? p.Pack(Shorten(vector)) : BinaryCodes.Pack(Shorten(vector));
+    public byte[] ToBinary(float[] vector) => _projection is { } p ? p.Pack(Shorten(vector), Queries) : BinaryCodes.Pack(Shorten(vector));
 
     /// <summary>
     /// Writes the encoded vector as a JSON array: floats, int8 levels (−128…127), or the packed bytes as
