@@ -73,4 +73,41 @@ public class EncodedRetrievalTests
             EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, documents.Length, RescoreWithFloats: true, Projected: true), "m", projection).Scores);
         Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Int8, Projected: true), "m"));
     }
+
+    [Fact]
+    public void QueryThresholdsAreCrossFittedSoNoQueryIsCodedWithItsOwn()
+    {
+        var random = new Random(14);
+        var documents = Vectors(random, 60, 12);
+        // Shifted queries: their own medians differ from the documents'.
+        var queries = documents.Select(d => Matryoshka.Truncate(d.Select(x => x + 0.3f + 0.5f * (float)(random.NextDouble() - 0.5)).ToArray(), 12)).ToArray();
+        var projection = IterativeQuantization.Calibrate("m", documents, iterations: 10).Projection;
+
+        // Reference: query i's thresholds are the medians (in double) of the rotated queries of the other parity.
+        double[] Medians(int parity) => [.. Enumerable.Range(0, 12).Select(d =>
+        {
+            var values = queries.Where((_, i) => i % 2 == parity).Select(q => Enumerable.Range(0, 12).Sum(k => (double)projection.Row(d)[k] * q[k])).Order().ToArray();
+            return (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2; // 30 queries per parity: the mean of the middle two
+        })];
+        var thresholds = new[] { Medians(1), Medians(0) };
+        var folds = EncodedRetrieval.CrossFitted(projection, queries);
+        for (int f = 0; f < 2; f++)
+            for (int d = 0; d < 12; d++) Assert.Equal(thresholds[f][d], folds[f].QueryThresholds![d], 1e-5);
+
+        var codes = documents.Select(d => projection.Pack(d)).ToList();
+        var ranks = queries.Select((q, i) =>
+        {
+            var y = Enumerable.Range(0, 12).Select(d => Enumerable.Range(0, 12).Sum(k => (double)projection.Row(d)[k] * q[k]) - thresholds[i % 2][d]).Select(x => (float)x).ToArray();
+            var code = BinaryCodes.Pack(y);
+            return 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(code, codes[j])).ThenBy(j => j).ToList().IndexOf(i);
+        }).ToArray();
+        var setting = new VectorSetting(12, EmbeddingEncoding.Binary, Projected: true, QueryThresholds: true);
+        Assert.Equal("binary itq (query t)", setting.Name);
+        Assert.Equal(RetrievalMetrics.FromRanks(ranks), EncodedRetrieval.Score(queries, documents, setting, "m", projection).Scores);
+        // Thresholds from all the queries (each query's own among them) rank differently here, so the test tells the two apart.
+        var all = IterativeQuantization.WithQueryThresholds(projection, queries);
+        var leaky = queries.Select((q, i) => 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(all.Pack(q, query: true), codes[j])).ThenBy(j => j).ToList().IndexOf(i)).ToArray();
+        Assert.NotEqual(ranks, leaky);
+        Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(12, EmbeddingEncoding.Binary, QueryThresholds: true), "m"));
+    }
 }

@@ -15,7 +15,7 @@ internal static class EvalRetrievalCommand
         var data = EvalShared.DataOption($"A folder of .txt files (headlines) or a TSV file (default: {DefaultData} when it exists)");
         var format = new Option<RetrievalFormat?>("--format") { Description = "headlines: .txt files, first line the query, the rest the document; tsv: lines id<TAB>query<TAB>document (default: headlines for a folder, tsv for a file)" };
         var dimensions = new Option<string?>("--dimensions") { Description = "Also score the vectors truncated to these dimensions (comma-separated, e.g. 384,256,128,64; renormalised)" };
-        var encodings = new Option<string?>("--encoding") { Description = "Also score these encodings (comma-separated: float, int8, binary); int8 ranges and the binary projection (the 'itq' rows) are calibrated on the documents" };
+        var encodings = new Option<string?>("--encoding") { Description = "Also score these encodings (comma-separated: float, int8, binary); int8 ranges and the binary projection (the 'itq' rows) are calibrated on the documents, query thresholds ('query t') on the other half of the queries" };
         var rescore = new Option<int?>("--rescore") { Description = "With binary: also re-rank the K nearest by Hamming distance with the float query, once against their sign bits and once against the documents' float vectors" }.Range(1);
         var noPrompt = new Option<bool>("--no-prompt") { Description = "Embed queries and documents without the model's prompts (arctic-embed-xs puts 'Represent this sentence for searching relevant passages: ' before queries), to measure what they are worth" };
         var json = new Option<bool>("--json") { Description = "Print {\"model\":..,\"prompts\":true|false,\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
@@ -29,9 +29,11 @@ internal static class EvalRetrievalCommand
             dequantized vectors; binary: Hamming distance, and with --rescore K the K nearest re-ranked by the float
             query, against their bits (only bits stored) and against the documents' float vectors (kept beside
             the bits, as vector databases keep originals on disk)), with the bytes searched per vector and the
-            share of the float MRR@10 at the same dimensions. Binary is scored twice: plain sign bits, and "binary
+            share of the float MRR@10 at the same dimensions. Binary is scored three times: plain sign bits; "binary
             itq", the bits of a projection calibrated on the documents (as 'calibrate-encoding --encoding binary'
-            writes one for embed and serve). --json then adds "rows".
+            writes one for embed and serve); and "binary itq (query t)", the same with query bits thresholded at
+            medians over queries (as 'calibrate-encoding --queries' adds), cross-fitted: each query's thresholds come
+            from the other half of the queries, never from itself. --json then adds "rows".
             Examples: repshift eval retrieval --data ../shared/data/bbc-news --format headlines --json
                       repshift eval retrieval --data ../shared/data/bbc-news --format headlines --dimensions 384,256,128,64 --encoding float,int8,binary --rescore 100
             """);
@@ -94,6 +96,7 @@ internal static class EvalRetrievalCommand
                             encoding = x.Row.Setting.Encoding.Name(),
                             rescore = x.Row.Setting.Rescore,
                             projection = x.Row.Setting.Encoding != EmbeddingEncoding.Binary ? null : x.Row.Setting.Projected ? "itq" : "none",
+                            query_thresholds = x.Row.Setting.QueryThresholds ? "cross-fitted" : null,
                             rescore_with = x.Row.Setting.Rescore == 0 ? null : x.Row.Setting.RescoreWithFloats ? "float" : "bits",
                             bytes_per_vector = x.Row.Setting.BytesPerVector,
                             mrr10 = 100 * x.Row.Scores.Mrr10,
@@ -106,9 +109,9 @@ internal static class EvalRetrievalCommand
             else
             {
                 Console.WriteLine($"MRR@10 {100 * s.Mrr10:F2}, recall@1 {100 * s.Recall1:F2}, recall@10 {100 * s.Recall10:F2} over {s.Queries} queries from {path}");
-                if (rows.Count > 0) Console.WriteLine($"{"dims",5} {"encoding",-42} {"bytes",6} {"MRR@10",7} {"R@1",6} {"R@10",6} {"of float",8}");
+                if (rows.Count > 0) Console.WriteLine($"{"dims",5} {"encoding",-50} {"bytes",6} {"MRR@10",7} {"R@1",6} {"R@10",6} {"of float",8}");
                 foreach (var (row, share) in rows)
-                    Console.WriteLine($"{row.Setting.Dimensions,5} {row.Setting.Name,-42} {row.Setting.BytesPerVector,6} "
+                    Console.WriteLine($"{row.Setting.Dimensions,5} {row.Setting.Name,-50} {row.Setting.BytesPerVector,6} "
                         + $"{100 * row.Scores.Mrr10,7:F2} {100 * row.Scores.Recall1,6:F2} {100 * row.Scores.Recall10,6:F2} {100 * share,7:F2}%");
             }
             return 0;
@@ -135,12 +138,12 @@ internal static class EvalRetrievalCommand
             {
                 settings.Add(new VectorSetting(d, kind));
                 if (kind != EmbeddingEncoding.Binary) continue;
-                foreach (bool projected in new[] { false, true })
+                foreach (var (projected, queryThresholds) in new[] { (false, false), (true, false), (true, true) })
                 {
-                    if (projected) settings.Add(new VectorSetting(d, kind, Projected: true));
+                    if (projected) settings.Add(new VectorSetting(d, kind, Projected: true, QueryThresholds: queryThresholds));
                     if (rescore is not int k) continue;
-                    settings.Add(new VectorSetting(d, kind, k, Projected: projected));
-                    settings.Add(new VectorSetting(d, kind, k, RescoreWithFloats: true, Projected: projected));
+                    settings.Add(new VectorSetting(d, kind, k, Projected: projected, QueryThresholds: queryThresholds));
+                    settings.Add(new VectorSetting(d, kind, k, RescoreWithFloats: true, Projected: projected, QueryThresholds: queryThresholds));
                 }
             }
         return settings;

@@ -8,14 +8,17 @@ namespace RepShift.Evaluation;
 /// or taken through a <see cref="BinaryProjection"/> calibrated on the documents (<paramref name="Projected"/>), and
 /// how many Hamming hits are re-scored (0: none), against their bits or, with <paramref name="RescoreWithFloats"/>,
 /// against the documents' float vectors kept beside the bits (as vector databases keep originals on disk: 4 bytes
-/// per dimension more).
+/// per dimension more). A projected setting with <paramref name="QueryThresholds"/> gives query bits thresholds of their
+/// own, cross-fitted: each query's come from the other half of the queries, never from itself (as thresholds calibrated
+/// on past queries would be).
 /// </summary>
-public sealed record VectorSetting(int Dimensions, EmbeddingEncoding Encoding, int Rescore = 0, bool RescoreWithFloats = false, bool Projected = false)
+public sealed record VectorSetting(int Dimensions, EmbeddingEncoding Encoding, int Rescore = 0, bool RescoreWithFloats = false, bool Projected = false,
+    bool QueryThresholds = false)
 {
     /// <summary>Bytes searched per vector (float originals used only for re-scoring are not counted).</summary>
     public int BytesPerVector => Encoding.BytesPerVector(Dimensions);
 
-    public string Name => Encoding.Name() + (Projected ? " itq" : "")
+    public string Name => Encoding.Name() + (Projected ? QueryThresholds ? " itq (query t)" : " itq" : "")
         + (Rescore > 0 ? $" + rescore {Rescore}{(RescoreWithFloats ? " (float docs)" : " (bits)")}" : "");
 
     public override string ToString() => $"{Dimensions} {Name}";
@@ -32,7 +35,7 @@ public sealed record EncodedRetrievalRow(VectorSetting Setting, RetrievalScores 
 /// <item>int8: queries and documents quantized with ranges calibrated on the documents, ranked by the dot product of the dequantized vectors;</item>
 /// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances in corpus order), plain or, with
 /// <see cref="VectorSetting.Projected"/>, through a projection calibrated on the documents by
-/// <see cref="IterativeQuantization"/>; with a rescore K, the K nearest are re-ranked by the float query's dot product
+/// <see cref="IterativeQuantization"/> (query bits with cross-fitted query thresholds, when asked); with a rescore K, the K nearest are re-ranked by the float query's dot product
 /// with their ±1 bit vectors (only the bits are stored; a projected query is projected first) or, with
 /// <see cref="VectorSetting.RescoreWithFloats"/>, by the float dot product with the documents' float vectors.</item>
 /// </list>
@@ -54,6 +57,7 @@ public static class EncodedRetrieval
         if (setting.Rescore < 0 || (setting.Rescore > 0 && setting.Encoding != EmbeddingEncoding.Binary) || (setting.RescoreWithFloats && setting.Rescore == 0))
             throw new ArgumentException($"re-scoring applies to the binary encoding only, with K ≥ 1 (got {setting})");
         if (setting.Projected && setting.Encoding != EmbeddingEncoding.Binary) throw new ArgumentException($"a projection applies to the binary encoding only (got {setting})");
+        if (setting.QueryThresholds && !setting.Projected) throw new ArgumentException($"query thresholds belong to a projection (got {setting})");
         var groups = CopyGroups(documents);
         var q = Matryoshka.Truncate(queries, setting.Dimensions);
         var d = Matryoshka.Truncate(documents, setting.Dimensions);
@@ -62,7 +66,7 @@ public static class EncodedRetrieval
             EmbeddingEncoding.Float => DotRanks(q, d, groups),
             EmbeddingEncoding.Int8 => Int8Ranks(q, d, groups, model),
             _ => BinaryRanks(q, d, groups, setting.Rescore, setting.RescoreWithFloats,
-                setting.Projected ? projection ?? CalibrateProjection(documents, setting.Dimensions, model) : null),
+                setting.Projected ? projection ?? CalibrateProjection(documents, setting.Dimensions, model) : null, setting.QueryThresholds),
         };
         return new EncodedRetrievalRow(setting, RetrievalMetrics.FromRanks(ranks));
     }
@@ -70,6 +74,16 @@ public static class EncodedRetrieval
     /// <summary>The binary projection of <paramref name="documents"/> truncated to <paramref name="dimensions"/>, calibrated on them.</summary>
     public static BinaryProjection CalibrateProjection(IReadOnlyList<float[]> documents, int dimensions, string model, IProgress<int>? progress = null) =>
         IterativeQuantization.Calibrate(model, Matryoshka.Truncate(documents, dimensions), progress: progress).Projection;
+
+    /// <summary>
+    /// Two copies of <paramref name="projection"/> with query thresholds: the first calibrated on the odd-numbered
+    /// <paramref name="queries"/> (for the even-numbered ones), the second on the even-numbered (for the odd ones).
+    /// </summary>
+    internal static BinaryProjection[] CrossFitted(BinaryProjection projection, IReadOnlyList<float[]> queries)
+    {
+        if (queries.Count < 2) throw new ArgumentException("cross-fitted query thresholds need at least two queries");
+        return [.. Enumerable.Range(0, 2).Select(fold => IterativeQuantization.WithQueryThresholds(projection, [.. queries.Where((_, i) => i % 2 != fold)]))];
+    }
 
     /// <summary>For each document, the index of the first document with the same float vector.</summary>
     private static int[] CopyGroups(IReadOnlyList<float[]> documents)
@@ -108,16 +122,17 @@ public static class EncodedRetrieval
     }
 
     /// <summary>The 1-based position of the first copy of the own document in the search's result list; past its end, a miss.</summary>
-    private static int[] BinaryRanks(float[][] queries, float[][] documents, int[] groups, int rescore, bool withFloats, BinaryProjection? projection)
+    private static int[] BinaryRanks(float[][] queries, float[][] documents, int[] groups, int rescore, bool withFloats, BinaryProjection? projection, bool queryThresholds)
     {
         // What the bits are the signs of: the vector itself, or its projection (which the bits re-score against too).
         Func<float[], float[]> coded = projection is null ? v => v : v => projection.Apply(v);
+        var folds = queryThresholds ? CrossFitted(projection!, queries) : null;
         var codes = documents.Select(v => BinaryCodes.Pack(coded(v))).ToArray();
         var ranks = new int[queries.Length];
         Parallel.For(0, queries.Length, i =>
         {
             var projected = coded(queries[i]);
-            var query = BinaryCodes.Pack(projected);
+            var query = folds is null ? BinaryCodes.Pack(projected) : folds[i % 2].Pack(queries[i], query: true);
             int[] hits = rescore == 0 ? BinaryCodes.Search(query, codes, codes.Length)
                 : withFloats ? RescoreWithFloats(queries[i], documents, BinaryCodes.Search(query, codes, rescore))
                 : BinaryCodes.Rescore(projected, codes, BinaryCodes.Search(query, codes, rescore));
