@@ -24,7 +24,8 @@ internal sealed class VectorOptions
     public readonly Option<string?> BinaryProjection = new Option<string?>("--binary-projection")
     {
         Description = "With --encoding binary: take the bits through this projection (a rotation and per-bit thresholds calibrated on a corpus by 'repshift calibrate-encoding --encoding binary'; "
-            + "Hamming search then finds more true neighbours; queries and documents need the same one). Default: plain sign bits, or for a model folder its " + ProjectionFileName("N") + " when there is one",
+            + "Hamming search then finds more true neighbours; queries and documents need the same one, and with --prompt query the bits take its query thresholds "
+            + "if it was calibrated with --queries). Default: plain sign bits, or for a model folder its " + ProjectionFileName("N") + " when there is one",
     }.ExistingFile();
 
     public void AddTo(Command command)
@@ -61,8 +62,8 @@ internal sealed class VectorOptions
 
     /// <summary>The format for <paramref name="embedder"/>'s vectors: dimensions checked against the model, int8 ranges and the binary
     /// projection against the model and dimensions; without --int8-ranges or --binary-projection, a model folder's own file for these
-    /// dimensions is used.</summary>
-    public VectorFormat Format(ParseResult r, TextEmbedder embedder, string? model)
+    /// dimensions is used. <paramref name="queries"/>: the texts are queries (--prompt query), whose bits take the projection's query thresholds.</summary>
+    public VectorFormat Format(ParseResult r, TextEmbedder embedder, string? model, bool queries = false)
     {
         var encoding = r.GetValue(Encoding) is { } name ? EmbeddingEncodings.Parse(name) : EmbeddingEncoding.Float;
         string? rangesPath = r.GetValue(Int8Ranges);
@@ -76,7 +77,7 @@ internal sealed class VectorOptions
         var projection = projectionPath is null ? null : Embeddings.BinaryProjection.Load(projectionPath);
         try
         {
-            return new VectorFormat(embedder.ModelName, embedder.Dimension, r.GetValue(Dimensions), encoding, ranges, projection);
+            return new VectorFormat(embedder.ModelName, embedder.Dimension, r.GetValue(Dimensions), encoding, ranges, projection, queries);
         }
         catch (OptionException e) when (e.Property == "Int8Ranges" && rangesPath != null)
         {

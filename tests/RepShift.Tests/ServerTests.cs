@@ -100,7 +100,10 @@ public class ServerTests
         string[] texts = ["The cat sat on the mat.", "A dog barked at the mailman.", "ok"];
         var full = Embedder.Value.Embed(texts).Vectors;
         var ranges128 = Int8Ranges.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 128));
-        var projection64 = IterativeQuantization.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 64), iterations: 5).Projection;
+        // The projection carries query thresholds (from other texts): input_type query takes them, documents and no input_type do not.
+        var queryVectors = Embedder.Value.Embed(["how do cats sit", "barking dogs", "a mat", "mail"], prompt: "query").Vectors;
+        var projection64 = IterativeQuantization.WithQueryThresholds(
+            IterativeQuantization.Calibrate(Embedder.Value.ModelName, Matryoshka.Truncate(full, 64), iterations: 5).Projection, Matryoshka.Truncate(queryVectors, 64));
         var (app, client) = await StartAsync(new ServeOptions { Int8Ranges = [ranges128], BinaryProjections = [projection64] });
         await using var _ = app;
 
@@ -118,6 +121,8 @@ public class ServerTests
         var int8 = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 128, encoding_format = "int8" })));
         var binary = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, encoding_format = "binary" })));
         var projected = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 64, encoding_format = "binary" })));
+        var projectedQueries = await JsonAsync(await PostAsync(client, JsonSerializer.Serialize(new { input = texts, dimensions = 64, encoding_format = "binary", input_type = "query" })));
+        var asQueries = Embedder.Value.Embed(texts, prompt: "query").Vectors;
         for (int i = 0; i < texts.Length; i++)
         {
             byte[] bytes = Convert.FromBase64String(base64.GetProperty("data")[i].GetProperty("embedding").GetString()!);
@@ -127,7 +132,12 @@ public class ServerTests
             Assert.Equal(48, bits.Length);
             Assert.Equal(BinaryCodes.Pack(full[i]), bits); // no projection at 384 dimensions: plain sign bits
             Assert.Equal(projection64.Pack(Matryoshka.Truncate(full[i], 64)), projected.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+            Assert.Equal(projection64.Pack(Matryoshka.Truncate(asQueries[i], 64), query: true),
+                projectedQueries.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
         }
+
+        Assert.True(texts.Any(t => !projection64.Pack(Matryoshka.Truncate(full[Array.IndexOf(texts, t)], 64), query: true).SequenceEqual(projection64.Pack(Matryoshka.Truncate(full[Array.IndexOf(texts, t)], 64)))),
+            "the query thresholds should change some text's bits, or the test cannot tell them apart");
 
         // The server holds int8 ranges for 128 dimensions only.
         var refused = await PostAsync(client, JsonSerializer.Serialize(new { input = texts, encoding_format = "int8" }));

@@ -85,6 +85,29 @@ public class VectorCommandTests
         var itq = Lines(dir.File("itq.jsonl"));
         for (int i = 0; i < Texts.Length; i++)
             Assert.Equal(projection.Pack(Matryoshka.Truncate(full[i], 4)), itq[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+        // With --queries the projection gets query thresholds, and embed --prompt query takes them (documents keep theirs).
+        string queries = dir.Write("queries.txt", "cat\nmat dog\nsat on a mat\ndogs\nthe");
+        (code, _, errors) = Run(["calibrate-encoding", "--encoding", "binary", "--data", corpus, "--queries", queries, .. common, "--dimensions", "4", "-o", dir.File("q4.json")]);
+        Assert.True(code == 0, errors);
+        var withQueries = BinaryProjection.Load(dir.File("q4.json"));
+        Assert.Equal(5, withQueries.QueryTexts);
+        string[] projectionOption = ["--dimensions", "4", "--encoding", "binary", "--binary-projection", dir.File("q4.json")];
+        (code, _, errors) = Run(["embed", .. Texts, .. common, .. projectionOption, "--prompt", "query", "-o", dir.File("q.jsonl")]);
+        Assert.True(code == 0, errors);
+        (code, _, errors) = Run(["embed", .. Texts, .. common, .. projectionOption, "-o", dir.File("d.jsonl")]);
+        Assert.True(code == 0, errors);
+        var (queryBits, documentBits) = (Lines(dir.File("q.jsonl")), Lines(dir.File("d.jsonl")));
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            Assert.Equal(withQueries.Pack(Matryoshka.Truncate(full[i], 4), query: true), queryBits[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+            Assert.Equal(withQueries.Pack(Matryoshka.Truncate(full[i], 4)), documentBits[i].GetProperty("embedding").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+        }
+        Assert.True(Enumerable.Range(0, Texts.Length).Any(i => !withQueries.Pack(Matryoshka.Truncate(full[i], 4), query: true).SequenceEqual(withQueries.Pack(Matryoshka.Truncate(full[i], 4)))),
+            "the query thresholds should change some text's bits, or the test cannot tell them apart");
+        (code, _, errors) = Run(["calibrate-encoding", "--data", corpus, "--queries", queries, .. common]);
+        Assert.Equal(2, code);
+        Assert.Contains("--queries calibrates the query thresholds of a binary projection", errors, StringComparison.Ordinal);
+
         (code, _, errors) = Run(["embed", .. Texts, .. common, "--binary-projection", Path.Combine(model, VectorOptions.ProjectionFileName(4))]);
         Assert.Equal(2, code);
         Assert.Contains("--binary-projection is only used with --encoding binary", errors, StringComparison.Ordinal);

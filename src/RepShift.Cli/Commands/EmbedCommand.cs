@@ -60,7 +60,7 @@ internal static class EmbedCommand
 
             var embedder = common.CreateEmbedder(r);
             bool ids = source is { Format: not InputFormat.Lines };
-            var format = vectors.Format(r, embedder, r.GetValue(common.Model));
+            var format = vectors.Format(r, embedder, r.GetValue(common.Model), queries: string.Equals(r.GetValue(common.Prompt), "query", StringComparison.OrdinalIgnoreCase));
             using var writer = EmbeddingWriter.Create(r.GetValue(output), embedder.Dimension, ids, format);
             var progress = new ProgressLine(Console.Error, TimeSpan.FromSeconds(10));
             var totals = StreamingEmbedder.Run(embedder, Records(arguments, source), writer, done => progress.Report(done), prompt: r.GetValue(common.Prompt));

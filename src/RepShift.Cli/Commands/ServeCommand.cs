@@ -71,7 +71,8 @@ internal static class ServeCommand
         var binaryProjections = new Option<string[]>("--binary-projection")
         {
             Description = "Binary projections (from 'repshift calibrate-encoding --encoding binary'; repeat for several models or dimension counts): "
-                + "encoding_format binary for the model and dimensions one was calibrated for gives its bits, any other plain sign bits",
+                + "encoding_format binary for the model and dimensions one was calibrated for gives its bits (input_type query: with its query thresholds, "
+                + "if it was calibrated with --queries), any other plain sign bits",
             AllowMultipleArgumentsPerToken = false,
         };
         var cluster = ClusterOption.Create("Forward every request's texts to the embedding nodes of a cluster (`repshift node`) instead of a local engine");

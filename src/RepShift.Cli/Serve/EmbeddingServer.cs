@@ -292,7 +292,7 @@ internal sealed class EmbeddingServer
     }
 
     /// <summary>The request's dimensions and encoding for this model; int8 takes the server's ranges for this model and dimension count,
-    /// binary its projection for them if it has one (plain sign bits if not).</summary>
+    /// binary its projection for them if it has one (plain sign bits if not), with its query thresholds for input_type query.</summary>
     private VectorFormat Format(EmbeddingRequest request, ServedModel model)
     {
         int dims = request.Dimensions ?? model.Dimension;
@@ -307,7 +307,7 @@ internal sealed class EmbeddingServer
         }
         var projection = request.Encoding != EmbeddingEncoding.Binary ? null
             : _options.BinaryProjections.FirstOrDefault(x => x.Model.Equals(model.Name, StringComparison.OrdinalIgnoreCase) && x.Dimension == dims);
-        return new VectorFormat(model.Name, model.Dimension, dims, request.Encoding, ranges, projection);
+        return new VectorFormat(model.Name, model.Dimension, dims, request.Encoding, ranges, projection, queries: request.InputType == "query");
     }
 
     private async Task WriteAsync(HttpResponse response, EmbeddingRequest request, VectorFormat format, BatchedEmbeddings result)
