@@ -56,14 +56,7 @@ public static class IterativeQuantization
 
         var rotation = new float[dim][];
         for (int d = 0; d < dim; d++) rotation[d] = [.. q.Column(d).Select(x => (float)x)];
-        var thresholds = new float[dim];
-        var coordinate = new float[n];
-        for (int d = 0; d < dim; d++)
-        {
-            for (int i = 0; i < n; i++) coordinate[i] = System.Numerics.Tensors.TensorPrimitives.Dot(rotation[d], vectors[i]);
-            thresholds[d] = Median(coordinate);
-        }
-        return new Result(new BinaryProjection(model, rotation, thresholds, n), errors);
+        return new Result(new BinaryProjection(model, rotation, MedianThresholds(d => rotation[d], dim, vectors), n), errors);
     }
 
     /// <summary>
@@ -74,18 +67,23 @@ public static class IterativeQuantization
     public static BinaryProjection WithQueryThresholds(BinaryProjection projection, IReadOnlyList<float[]> queries)
     {
         if (queries.Count == 0) throw new ArgumentException("query thresholds need at least one query");
-        var thresholds = new float[projection.Dimension];
-        var coordinate = new float[queries.Count];
-        for (int d = 0; d < thresholds.Length; d++)
+        for (int i = 0; i < queries.Count; i++)
+            if (queries[i].Length != projection.Dimension) throw new ArgumentException($"query {i} has {queries[i].Length} dimensions, the projection {projection.Dimension}");
+        return projection.WithQueryThresholds(MedianThresholds(d => projection.Row(d).ToArray(), projection.Dimension, queries), queries.Count);
+    }
+
+    /// <summary>For each of <paramref name="dim"/> rows, the median of the row's dot product with every vector: the threshold that halves them.</summary>
+    private static float[] MedianThresholds(Func<int, float[]> row, int dim, IReadOnlyList<float[]> vectors)
+    {
+        var thresholds = new float[dim];
+        var coordinate = new float[vectors.Count];
+        for (int d = 0; d < dim; d++)
         {
-            for (int i = 0; i < queries.Count; i++)
-            {
-                if (queries[i].Length != projection.Dimension) throw new ArgumentException($"query {i} has {queries[i].Length} dimensions, the projection {projection.Dimension}");
-                coordinate[i] = System.Numerics.Tensors.TensorPrimitives.Dot(projection.Row(d), queries[i]);
-            }
+            var r = row(d);
+            for (int i = 0; i < vectors.Count; i++) coordinate[i] = System.Numerics.Tensors.TensorPrimitives.Dot(r, vectors[i]);
             thresholds[d] = Median(coordinate);
         }
-        return projection.WithQueryThresholds(thresholds, queries.Count);
+        return thresholds;
     }
 
     /// <summary>An orthogonal matrix from the QR decomposition of a Gaussian one (Box–Muller from a seeded generator).</summary>
