@@ -116,6 +116,41 @@ public class VectorCommandTests
         Assert.Contains("was calibrated at 4 dimensions, not 8", errors, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void CalibrationEmbedsDocumentsWithTheDocumentPromptAndQueriesWithTheQueryPrompt()
+    {
+        using var dir = new TempDirectory();
+        string model = dir.File("tiny");
+        new RepShift.Cli.Benchmarks.TinyModelFiles().WriteFolder(model);
+        File.WriteAllText(Path.Combine(model, "config_sentence_transformers.json"), """{"prompts": {"query": "on the mat ", "document": "a dog "}, "default_prompt_name": null}""");
+        string corpus = dir.Write("corpus.txt", string.Join("\n", Texts));
+        string queries = dir.Write("queries.txt", "cat\nmat dog\nsat on a mat");
+        string[] common = ["--model", model, "--max-tokens", "16", "--threads", "1"];
+        float[][] Embed(string file, string? prompt)
+        {
+            var (code, _, errors) = Run(["embed", "--input", file, .. common, .. prompt is null ? Array.Empty<string>() : ["--prompt", prompt], "-o", dir.File("v.jsonl")]);
+            Assert.True(code == 0, errors);
+            return [.. Lines(dir.File("v.jsonl")).Select(l => l.GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray())];
+        }
+
+        // int8 ranges: those of the documents as embedded for storing, with the document prompt.
+        var (status, _, stderr) = Run(["calibrate-encoding", "--data", corpus, .. common, "-o", dir.File("r.json")]);
+        Assert.True(status == 0, stderr);
+        var ranges = Int8Ranges.Load(dir.File("r.json"));
+        var documents = Int8Ranges.Calibrate("tiny", Embed(corpus, "document"));
+        Assert.Equal(documents.Min, ranges.Min);
+        Assert.Equal(documents.Max, ranges.Max);
+        Assert.NotEqual(Int8Ranges.Calibrate("tiny", Embed(corpus, null)).Max, ranges.Max); // the prompt must matter, or the test shows nothing
+
+        // Query thresholds: medians of the queries as embedded with the query prompt.
+        (status, _, stderr) = Run(["calibrate-encoding", "--encoding", "binary", "--data", corpus, "--queries", queries, .. common, "-o", dir.File("p.json")]);
+        Assert.True(status == 0, stderr);
+        var projection = BinaryProjection.Load(dir.File("p.json"));
+        var expected = Evaluation.IterativeQuantization.WithQueryThresholds(projection, Embed(queries, "query"));
+        Assert.Equal(expected.QueryThresholds, projection.QueryThresholds);
+        Assert.NotEqual(Evaluation.IterativeQuantization.WithQueryThresholds(projection, Embed(queries, null)).QueryThresholds, projection.QueryThresholds);
+    }
+
     [Theory]
     [InlineData("9", "9 dimensions requested: tiny gives 8, so ask for 1 to 8")]
     [InlineData("0", "--dimensions 0 is out of range")]

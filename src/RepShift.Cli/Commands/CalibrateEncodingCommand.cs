@@ -10,7 +10,7 @@ internal static class CalibrateEncodingCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var data = new Option<string?>("--data") { Description = "Texts like the ones you will store: a file (one per line) or a folder of .txt files" };
+        var data = new Option<string?>("--data") { Description = "Texts like the ones you will store: a file (one per line) or a folder of .txt files, embedded with the model's document prompt if it has one" };
         var limit = new Option<int>("--limit") { Description = "Texts to use (the first N)", DefaultValueFactory = _ => 2000 }.Range(1);
         var dimensions = new Option<int?>("--dimensions") { Description = "Calibrate the vectors truncated to N dimensions (default: all); the file serves only this count" }.Range(1, 1 << 16);
         var queries = new Option<string?>("--queries")
@@ -57,7 +57,7 @@ internal static class CalibrateEncodingCommand
             var queryTexts = queryPath is null ? null : Corpus.Read(queryPath, r.GetValue(limit), queryNotes);
             foreach (var line in queryNotes.Lines()) Console.Error.WriteLine(line);
             string target = r.GetValue(output) ?? VectorOptions.DefaultPath(r.GetValue(common.Model), binary ? VectorOptions.ProjectionFileName(dims) : VectorOptions.RangesFileName(dims));
-            var result = Cli.WithProgress("embedding", texts.Count, p => embedder.Embed(texts, p));
+            var result = Cli.WithProgress("embedding", texts.Count, p => embedder.Embed(texts, p, prompt: "document")); // as documents are embedded for storing: the model's document prompt, if it has one
             var vectors = Matryoshka.Truncate(result.Vectors, dims);
             if (binary)
             {
