@@ -130,4 +130,27 @@ public class ClusterJobTests
             await StopCluster(cluster);
         }
     }
+
+    [Fact]
+    public async Task A_shard_that_fails_on_the_node_every_time_stops_the_job_with_its_error()
+    {
+        using var dir = new TempDirectory();
+        using var embedder = BulkEmbedTests.TinyEmbedder(dir);
+        string input = dir.Write("in.txt", string.Join('\n', BulkEmbedTests.Texts(10)));
+        var cluster = await StartCluster(dir, 1);
+        try
+        {
+            var job = LocalJob.Resume(dir.File("out"), JobPlanner.Plan([input], 5, "text", EngineSignature.Of(embedder)));
+            File.Delete(input); // every lease of every shard now fails on the node, the same way
+            // Bounded, so that a coordinator that leases a poison shard forever fails here instead of hanging the run.
+            var e = await Assert.ThrowsAsync<RepShiftException>(() => ClusterJob.RunAsync(cluster.GrainFactory, job, dir.File("out"), 2, TimeSpan.FromSeconds(30))
+                .WaitAsync(TimeSpan.FromMinutes(2)));
+            Assert.Contains($"failed {ClusterJob.MaxShardFailures} times on the nodes", e.Message, StringComparison.Ordinal);
+            Assert.Contains("in.txt", e.Message, StringComparison.Ordinal); // the node's own message, not a serializer's
+        }
+        finally
+        {
+            await StopCluster(cluster);
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orleans.Runtime;
 using RepShift.Cluster.Jobs;
 
 namespace RepShift.Cluster.Orleans;
@@ -12,6 +13,13 @@ namespace RepShift.Cluster.Orleans;
 /// </summary>
 public static class ClusterJob
 {
+    /// <summary>
+    /// How many times one shard may fail with a node's own error before the job stops. A dead node or a timeout
+    /// (Orleans' transport errors, <see cref="TimeoutException"/>) is the cluster's fault and is retried without limit;
+    /// an input a node cannot read or a folder it cannot write fails the same way on every lease.
+    /// </summary>
+    public const int MaxShardFailures = 3;
+
     /// <param name="grains">The cluster client's grain factory.</param>
     /// <param name="job">The manifest, as <see cref="LocalJob.Resume"/> returned it.</param>
     /// <param name="folder">The output folder, which every node must see at the same path.</param>
@@ -32,6 +40,7 @@ public static class ClusterJob
         long texts = 0, remaining = queue.Sum(s => s.Count);
         var running = new Dictionary<Task<ShardOutcome>, Shard>();
         int lease = 0;
+        var failures = new Dictionary<int, int>();
         while (queue.Count > 0 || running.Count > 0)
         {
             while (queue.Count > 0 && running.Count < inFlight)
@@ -46,11 +55,31 @@ public static class ClusterJob
             var done = running[finished];
             running.Remove(finished);
             ShardOutcome outcome;
-            try { outcome = await finished; }
+            string? failure;
+            try
+            {
+                outcome = await finished;
+                failure = outcome.Failure;
+            }
             catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
             {
-                // The node died, the call timed out or failed: the shard is leased again.
-                progress?.Report(texts, remaining, $"shard {done.Id} returned to the queue ({e.GetType().Name})", force: true);
+                // The node died or the call timed out (the cluster's fault: no limit), or another error came back.
+                outcome = new ShardOutcome();
+                failure = e is TimeoutException or OrleansException or OperationCanceledException ? null : $"{e.GetType().Name}: {e.Message}";
+                if (failure is null)
+                {
+                    progress?.Report(texts, remaining, $"shard {done.Id} returned to the queue ({e.GetType().Name})", force: true);
+                    queue.Enqueue(done);
+                    continue;
+                }
+            }
+            if (failure != null)
+            {
+                // The node's own error: leased again, unless it repeats (an input no node can read fails on every lease).
+                if ((failures[done.Id] = failures.GetValueOrDefault(done.Id) + 1) >= MaxShardFailures)
+                    throw new RepShiftException($"shard {done.Id} failed {MaxShardFailures} times on the nodes (last: {failure}); "
+                        + "the job stops. Shards already done are recorded: fix the cause and run the job again to resume");
+                progress?.Report(texts, remaining, $"shard {done.Id} returned to the queue ({failure})", force: true);
                 queue.Enqueue(done);
                 continue;
             }

@@ -20,6 +20,10 @@ public sealed class ShardOutcome
     [Id(1)] public long Texts { get; set; }
     [Id(2)] public long Tokens { get; set; }
     [Id(3)] public string? Error { get; set; }
+
+    /// <summary>The node's own failure on this shard (type and message), for the coordinator to count and report:
+    /// the exception itself may not cross the wire (Orleans has no codec for RepShiftException).</summary>
+    [Id(4)] public string? Failure { get; set; }
 }
 
 /// <summary>Embeds shards on whichever node receives the call, with that node's one engine.</summary>
@@ -43,7 +47,14 @@ public sealed class EmbeddingWorkerGrain(NodeEngine node) : Grain, IEmbeddingWor
         if (node.Signature.Difference(job.Engine) is { } why)
             return new ShardOutcome { Node = node.Name, Error = $"node {node.Name} refuses the job: its engine differs ({why}); start every node with the job's model and plan" };
         var shard = job.Shards[work.Shard];
-        var totals = await node.RunAsync(() => ShardEmbedder.Run(node.Embedder, job, shard, work.Folder));
-        return new ShardOutcome { Node = node.Name, Texts = totals.Texts, Tokens = totals.Tokens };
+        try
+        {
+            var totals = await node.RunAsync(() => ShardEmbedder.Run(node.Embedder, job, shard, work.Folder));
+            return new ShardOutcome { Node = node.Name, Texts = totals.Texts, Tokens = totals.Tokens };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ShardOutcome { Node = node.Name, Failure = $"{e.GetType().Name}: {e.Message}" };
+        }
     }
 }
