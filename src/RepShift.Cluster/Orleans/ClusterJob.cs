@@ -55,27 +55,21 @@ public static class ClusterJob
             var done = running[finished];
             running.Remove(finished);
             ShardOutcome outcome;
-            string? failure;
-            try
-            {
-                outcome = await finished;
-                failure = outcome.Failure;
-            }
+            try { outcome = await finished; }
             catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
             {
-                // The node died or the call timed out (the cluster's fault: no limit), or another error came back.
-                outcome = new ShardOutcome();
-                failure = e is TimeoutException or OrleansException or OperationCanceledException ? null : $"{e.GetType().Name}: {e.Message}";
-                if (failure is null)
+                if (e is TimeoutException or OrleansException or OperationCanceledException)
                 {
+                    // The node died or the call passed its deadline: the cluster's fault, not the shard's; leased again.
                     progress?.Report(texts, remaining, $"shard {done.Id} returned to the queue ({e.GetType().Name})", force: true);
                     queue.Enqueue(done);
                     continue;
                 }
+                outcome = new ShardOutcome { Failure = $"{e.GetType().Name}: {e.Message}" };
             }
-            if (failure != null)
+            if (outcome.Failure is { } failure)
             {
-                // The node's own error: leased again, unless it repeats (an input no node can read fails on every lease).
+                // The shard's own error: leased again, unless it repeats (an input no node can read fails on every lease).
                 if ((failures[done.Id] = failures.GetValueOrDefault(done.Id) + 1) >= MaxShardFailures)
                     throw new RepShiftException($"shard {done.Id} failed {MaxShardFailures} times on the nodes (last: {failure}); "
                         + "the job stops. Shards already done are recorded: fix the cause and run the job again to resume");
