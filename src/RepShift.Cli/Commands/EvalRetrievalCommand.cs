@@ -17,6 +17,11 @@ internal static class EvalRetrievalCommand
         var dimensions = new Option<string?>("--dimensions") { Description = "Also score the vectors truncated to these dimensions (comma-separated, e.g. 384,256,128,64; renormalised)" };
         var encodings = new Option<string?>("--encoding") { Description = "Also score these encodings (comma-separated: float, int8, binary); int8 ranges and the binary projection (the 'itq' rows) are calibrated on the documents, query thresholds ('query t') on the other half of the queries" };
         var rescore = new Option<int?>("--rescore") { Description = "With binary: also re-rank the K nearest by Hamming distance with the float query, once against their sign bits and once against the documents' float vectors" }.Range(1);
+        var itqSeed = new Option<int>("--itq-seed")
+        {
+            Description = "Seed of ITQ's starting rotation for the 'itq' rows (default 0, as calibrate-encoding uses): another seed gives another local minimum, to measure how much the rows move",
+            DefaultValueFactory = _ => 0,
+        };
         var noPrompt = new Option<bool>("--no-prompt") { Description = "Embed queries and documents without the model's prompts (arctic-embed-xs puts 'Represent this sentence for searching relevant passages: ' before queries), to measure what they are worth" };
         var json = new Option<bool>("--json") { Description = "Print {\"model\":..,\"prompts\":true|false,\"mrr10\":..,\"recall1\":..,\"recall10\":..,\"queries\":..,\"tokens\":..,\"token_layers\":..,\"seconds\":..} on stdout" };
         var command = new Command("retrieval", """
@@ -51,6 +56,7 @@ internal static class EvalRetrievalCommand
         command.Options.Add(dimensions);
         command.Options.Add(encodings);
         command.Options.Add(rescore);
+        command.Options.Add(itqSeed);
         command.Options.Add(data);
         command.Options.Add(format);
         command.Options.Add(noPrompt);
@@ -73,7 +79,7 @@ internal static class EvalRetrievalCommand
             Console.Error.WriteLine($"prompts: {(prompts ? $"query {PromptOf("query")}, document {PromptOf("document")}" : "left out (--no-prompt)")}");
             Console.Error.WriteLine($"tokens: {report.QueryTokens} in queries, {report.DocumentTokens} in documents");
             var s = report.Scores;
-            var rows = Score(report, settings, embedder.ModelName);
+            var rows = Score(report, settings, embedder.ModelName, r.GetValue(itqSeed));
             if (r.GetValue(json))
             {
                 if (rows.Count == 0)
@@ -150,7 +156,7 @@ internal static class EvalRetrievalCommand
     }
 
     /// <summary>Each setting's scores and its share of the float MRR@10 at the same dimensions.</summary>
-    private static List<(EncodedRetrievalRow Row, double ShareOfFloat)> Score(RetrievalReport report, List<VectorSetting> settings, string model)
+    private static List<(EncodedRetrievalRow Row, double ShareOfFloat)> Score(RetrievalReport report, List<VectorSetting> settings, string model, int itqSeed)
     {
         var rows = new List<(EncodedRetrievalRow, double)>();
         var floats = new Dictionary<int, double>();
@@ -160,7 +166,7 @@ internal static class EvalRetrievalCommand
             BinaryProjection? projection = null;
             if (setting.Projected && !projections.TryGetValue(setting.Dimensions, out projection))
                 projections[setting.Dimensions] = projection = Cli.WithProgress($"binary projection, {setting.Dimensions} dimensions", IterativeQuantization.DefaultIterations,
-                    p => EncodedRetrieval.CalibrateProjection(report.DocumentVectors, setting.Dimensions, model, p));
+                    p => EncodedRetrieval.CalibrateProjection(report.DocumentVectors, setting.Dimensions, model, p, itqSeed));
             var row = EncodedRetrieval.Score(report.QueryVectors, report.DocumentVectors, setting, model, projection);
             if (!floats.TryGetValue(setting.Dimensions, out double reference))
                 floats[setting.Dimensions] = reference = setting.Encoding == EmbeddingEncoding.Float

@@ -72,8 +72,8 @@ public static class EncodedRetrieval
     }
 
     /// <summary>The binary projection of <paramref name="documents"/> truncated to <paramref name="dimensions"/>, calibrated on them.</summary>
-    public static BinaryProjection CalibrateProjection(IReadOnlyList<float[]> documents, int dimensions, string model, IProgress<int>? progress = null) =>
-        IterativeQuantization.Calibrate(model, Matryoshka.Truncate(documents, dimensions), progress: progress).Projection;
+    public static BinaryProjection CalibrateProjection(IReadOnlyList<float[]> documents, int dimensions, string model, IProgress<int>? progress = null, int seed = 0) =>
+        IterativeQuantization.Calibrate(model, Matryoshka.Truncate(documents, dimensions), seed: seed, progress: progress).Projection;
 
     /// <summary>
     /// Two copies of <paramref name="projection"/> with query thresholds: the first calibrated on the odd-numbered
