@@ -6,6 +6,19 @@ namespace RepShift.Tests;
 /// <summary>Retrieval with shortened and encoded vectors against the float metric and a plain Hamming ranking.</summary>
 public class EncodedRetrievalTests
 {
+    /// <summary>
+    /// Plain reference of the Hamming ranking: every code by its distance from the signs of <paramref name="y"/>, equal
+    /// distances by Σ |y[d]| over the differing bits (in double), then by index.
+    /// </summary>
+    private static List<int> HammingOrder(float[] y, IReadOnlyList<byte[]> codes)
+    {
+        bool Differs(byte[] code, int d) => (y[d] > 0) != (BinaryCodes.Unpack(code, y.Length)[d] > 0);
+        return [.. Enumerable.Range(0, codes.Count)
+            .OrderBy(j => Enumerable.Range(0, y.Length).Count(d => Differs(codes[j], d)))
+            .ThenBy(j => Enumerable.Range(0, y.Length).Where(d => Differs(codes[j], d)).Sum(d => Math.Abs((double)y[d])))
+            .ThenBy(j => j)];
+    }
+
     private static float[][] Vectors(Random random, int count, int dim) =>
         [.. Enumerable.Range(0, count).Select(_ => Matryoshka.Truncate(Enumerable.Range(0, dim).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), dim))];
 
@@ -33,9 +46,8 @@ public class EncodedRetrievalTests
         var ranks = new int[queries.Length];
         for (int i = 0; i < queries.Length; i++)
         {
-            var q = BinaryCodes.Pack(queries[i]);
-            // Plain reference: sort by distance then index; the first entry that is the own document or its copy.
-            var order = Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(q, codes[j])).ThenBy(j => j).ToList();
+            // The first entry of the reference ranking that is the own document or its copy.
+            var order = HammingOrder(queries[i], codes);
             ranks[i] = 1 + order.FindIndex(j => j == i || (i is 3 or 5 && j is 3 or 5));
         }
         Assert.Equal(RetrievalMetrics.FromRanks(ranks), EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary), "m").Scores);
@@ -62,11 +74,7 @@ public class EncodedRetrievalTests
         // float documents is still the float ranking.
         var projection = IterativeQuantization.Calibrate("m", documents, iterations: 10).Projection;
         var codes = documents.Select(d => projection.Pack(d)).ToList();
-        var ranks = queries.Select((q, i) =>
-        {
-            var code = projection.Pack(q);
-            return 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(code, codes[j])).ThenBy(j => j).ToList().IndexOf(i);
-        }).ToArray();
+        var ranks = queries.Select((q, i) => 1 + HammingOrder(projection.Apply(q), codes).IndexOf(i)).ToArray();
         Assert.Equal(RetrievalMetrics.FromRanks(ranks),
             EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Binary, Projected: true), "m", projection).Scores);
         Assert.Equal(EncodedRetrieval.Score(queries, documents, new VectorSetting(16, EmbeddingEncoding.Float), "m").Scores,
@@ -98,15 +106,14 @@ public class EncodedRetrievalTests
         var ranks = queries.Select((q, i) =>
         {
             var y = Enumerable.Range(0, 12).Select(d => Enumerable.Range(0, 12).Sum(k => (double)projection.Row(d)[k] * q[k]) - thresholds[i % 2][d]).Select(x => (float)x).ToArray();
-            var code = BinaryCodes.Pack(y);
-            return 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(code, codes[j])).ThenBy(j => j).ToList().IndexOf(i);
+            return 1 + HammingOrder(y, codes).IndexOf(i);
         }).ToArray();
         var setting = new VectorSetting(12, EmbeddingEncoding.Binary, Projected: true, QueryThresholds: true);
         Assert.Equal("binary itq (query t)", setting.Name);
         Assert.Equal(RetrievalMetrics.FromRanks(ranks), EncodedRetrieval.Score(queries, documents, setting, "m", projection).Scores);
         // Thresholds from all the queries (each query's own among them) rank differently here, so the test tells the two apart.
         var all = IterativeQuantization.WithQueryThresholds(projection, queries);
-        var leaky = queries.Select((q, i) => 1 + Enumerable.Range(0, codes.Count).OrderBy(j => BinaryCodes.Hamming(all.Pack(q, query: true), codes[j])).ThenBy(j => j).ToList().IndexOf(i)).ToArray();
+        var leaky = queries.Select((q, i) => 1 + HammingOrder(all.Apply(q, query: true), codes).IndexOf(i)).ToArray();
         Assert.NotEqual(ranks, leaky);
         Assert.Throws<ArgumentException>(() => EncodedRetrieval.Score(queries, documents, new VectorSetting(12, EmbeddingEncoding.Binary, QueryThresholds: true), "m"));
     }

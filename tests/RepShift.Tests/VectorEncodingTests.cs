@@ -148,4 +148,33 @@ public class VectorEncodingTests
             if (rescored.Contains(17) && rescored.Contains(300)) Assert.True(Array.IndexOf(rescored, 17) < Array.IndexOf(rescored, 300));
         }
     }
+
+    [Theory]
+    [InlineData(13, 40)]
+    [InlineData(64, 100)]
+    [InlineData(384, 7)]
+    [InlineData(8, 0)]
+    [InlineData(8, 1000)]
+    public void FloatQuerySearchBreaksHammingTiesByQueryWeightedDistance(int dims, int k)
+    {
+        var random = new Random(100 + dims);
+        var docs = Enumerable.Range(0, 300).Select(_ => RandomVector(random, dims)).ToList();
+        docs.Add(docs[17]); // an exact copy ties with its original on both keys
+        var codes = docs.Select(v => BinaryCodes.Pack(v)).ToList();
+        for (int q = 0; q < 20; q++)
+        {
+            // Eighths (and a zero, whose bit is clear) add up exactly in float, so the reference's sums equal the search's.
+            var query = Enumerable.Range(0, dims).Select(_ => random.Next(-8, 9) / 8f).ToArray();
+            bool Bit(int d) => query[d] > 0;
+            int Distance(float[] doc) => Enumerable.Range(0, dims).Count(d => (doc[d] > 0) != Bit(d));
+            double Weighted(float[] doc) => Enumerable.Range(0, dims).Where(d => (doc[d] > 0) != Bit(d)).Sum(d => Math.Abs((double)query[d]));
+            var expected = Enumerable.Range(0, docs.Count).OrderBy(j => Distance(docs[j])).ThenBy(j => Weighted(docs[j])).ThenBy(j => j)
+                .Take(k).ToArray();
+            var found = BinaryCodes.Search(query, codes, k);
+            Assert.Equal(expected, found);
+            // The same codes as the bit search at every distance but the last, which differs only inside its run.
+            var byBits = BinaryCodes.Search(BinaryCodes.Pack(query), codes, k);
+            Assert.Equal(byBits.Select(j => Distance(docs[j])), found.Select(j => Distance(docs[j])));
+        }
+    }
 }

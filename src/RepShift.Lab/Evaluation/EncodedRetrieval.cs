@@ -33,7 +33,8 @@ public sealed record EncodedRetrievalRow(VectorSetting Setting, RetrievalScores 
 /// <list type="bullet">
 /// <item>float: ranked by dot product (the cosine);</item>
 /// <item>int8: queries and documents quantized with ranges calibrated on the documents, ranked by the dot product of the dequantized vectors;</item>
-/// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances in corpus order), plain or, with
+/// <item>binary: ranked by Hamming distance of the packed sign bits (equal distances by the query-weighted Hamming
+/// distance of <see cref="BinaryCodes.Search(ReadOnlySpan{float}, IReadOnlyList{byte[]}, int)"/>), plain or, with
 /// <see cref="VectorSetting.Projected"/>, through a projection calibrated on the documents by
 /// <see cref="IterativeQuantization"/> (query bits with cross-fitted query thresholds, when asked); with a rescore K, the K nearest are re-ranked by the float query's dot product
 /// with their ±1 bit vectors (only the bits are stored; a projected query is projected first) or, with
@@ -132,7 +133,8 @@ public static class EncodedRetrieval
         Parallel.For(0, queries.Length, i =>
         {
             var projected = coded(queries[i]);
-            var query = folds is null ? BinaryCodes.Pack(projected) : folds[i % 2].Pack(queries[i], query: true);
+            // The vector the query's bits are the signs of (with query thresholds: shifted by them), which orders ties.
+            var query = folds is null ? projected : folds[i % 2].Apply(queries[i], query: true);
             int[] hits = rescore == 0 ? BinaryCodes.Search(query, codes, codes.Length)
                 : withFloats ? RescoreWithFloats(queries[i], documents, BinaryCodes.Search(query, codes, rescore))
                 : BinaryCodes.Rescore(projected, codes, BinaryCodes.Search(query, codes, rescore));

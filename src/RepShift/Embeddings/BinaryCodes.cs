@@ -42,15 +42,21 @@ public static class BinaryCodes
 
     /// <summary>
     /// The <paramref name="k"/> codes nearest <paramref name="query"/> by Hamming distance, nearest first; equal
-    /// distances keep the corpus order (lower index first), so the result is the same on every run.
+    /// distances keep the corpus order (lower index first), so the result is the same on every run. With the float
+    /// query at hand, the overload that takes it breaks ties better.
     /// </summary>
     public static int[] Search(ReadOnlySpan<byte> query, IReadOnlyList<byte[]> codes, int k)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        k = Math.Min(k, codes.Count);
+        return ByDistance(query, codes, out _)[..Math.Min(k, codes.Count)];
+    }
+
+    /// <summary>Every code's index, nearest first (equal distances in corpus order), and every code's distance.</summary>
+    private static int[] ByDistance(ReadOnlySpan<byte> query, IReadOnlyList<byte[]> codes, out int[] distances)
+    {
         // Distances are at most 8 · bytes: a counting sort by distance is exact and linear.
         int maxDistance = 8 * query.Length;
-        var distances = new int[codes.Count];
+        distances = new int[codes.Count];
         var counts = new int[maxDistance + 2];
         for (int j = 0; j < codes.Count; j++)
         {
@@ -60,7 +66,33 @@ public static class BinaryCodes
         for (int d = 1; d < counts.Length; d++) counts[d] += counts[d - 1];
         var order = new int[codes.Count];
         for (int j = 0; j < codes.Count; j++) order[counts[distances[j]]++] = j;
-        return order[..k];
+        return order;
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> codes nearest the bits of a float query (its signs, as <see cref="Pack"/> sets them) by
+    /// Hamming distance, nearest first. Few bits give few distinct distances (65 for 64 bits), so the k-th place usually
+    /// falls inside a run of equal distances, and which of them make the cut decides what a re-scoring pass can find.
+    /// Equal distances are ordered by the query-weighted Hamming distance, Σ |query[d]| over the differing bits (a bit the
+    /// query barely holds costs less than one it holds firmly: the asymmetric distance of Gordo et al., "Asymmetric
+    /// distances for binary embeddings", IEEE TPAMI 2014, used here only inside a tie), then by corpus order. Hamming
+    /// distance still decides every place it can; only codes at or inside the k-th distance are weighted.
+    /// </summary>
+    public static int[] Search(ReadOnlySpan<float> query, IReadOnlyList<byte[]> codes, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var order = ByDistance(Pack(query), codes, out var distances);
+        k = Math.Min(k, codes.Count);
+        if (k == 0) return [];
+        // Every code as far as the k-th: whole runs of equal distance, each re-ordered.
+        int last = distances[order[k - 1]], end = k;
+        while (end < order.Length && distances[order[end]] == last) end++;
+        // Σ query[d]·(±1) = Σ|query| − 2·Σ_differing |query[d]|: a larger sign dot is a smaller weighted distance.
+        var ranked = new (int Distance, float Score, int Index)[end];
+        for (int r = 0; r < end; r++) ranked[r] = (distances[order[r]], SignDot(query, codes[order[r]]), order[r]);
+        Array.Sort(ranked, (x, y) => x.Distance != y.Distance ? x.Distance.CompareTo(y.Distance)
+            : x.Score != y.Score ? y.Score.CompareTo(x.Score) : x.Index.CompareTo(y.Index));
+        return [.. ranked.Take(k).Select(x => x.Index)];
     }
 
     /// <summary>
