@@ -31,7 +31,8 @@ internal static class EvalRetrievalCommand
             documents, prompts included.
             With --dimensions or --encoding, the same vectors are also scored shortened and encoded as a vector
             database stores them: one row per dimensions × encoding (float: dot product; int8: dot product of the
-            dequantized vectors; binary: Hamming distance, and with --rescore K the K nearest re-ranked by the float
+            dequantized vectors; binary: Hamming distance, equal distances ordered by the float query's weight on
+            the differing bits, and with --rescore K the K nearest re-ranked by the float
             query, against their bits (only bits stored) and against the documents' float vectors (kept beside
             the bits, as vector databases keep originals on disk)), with the bytes searched per vector and the
             share of the float MRR@10 at the same dimensions. Binary is scored three times: plain sign bits; "binary
