@@ -12,10 +12,15 @@ public class EncodedRetrievalTests
     /// </summary>
     private static List<int> HammingOrder(float[] y, IReadOnlyList<byte[]> codes)
     {
-        bool Differs(byte[] code, int d) => (y[d] > 0) != (BinaryCodes.Unpack(code, y.Length)[d] > 0);
+        int[] Differing(byte[] code)
+        {
+            var signs = BinaryCodes.Unpack(code, y.Length);
+            return [.. Enumerable.Range(0, y.Length).Where(d => (y[d] > 0) != (signs[d] > 0))];
+        }
+        var differing = codes.Select(Differing).ToArray();
         return [.. Enumerable.Range(0, codes.Count)
-            .OrderBy(j => Enumerable.Range(0, y.Length).Count(d => Differs(codes[j], d)))
-            .ThenBy(j => Enumerable.Range(0, y.Length).Where(d => Differs(codes[j], d)).Sum(d => Math.Abs((double)y[d])))
+            .OrderBy(j => differing[j].Length)
+            .ThenBy(j => differing[j].Sum(d => Math.Abs((double)y[d])))
             .ThenBy(j => j)];
     }
 
